@@ -1,0 +1,3 @@
+"""tracker: incident and availability SLO tracker for a payment platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,14 @@
+"""The HTTP adapter: /api/v1 (JSON, bearer tokens), /healthz and /readyz."""
+
+from flask import Flask
+
+from tracker.api import auth, catalog, incidents, problems, records  # noqa: F401  (routes)
+from tracker.api.blueprint import api
+from tracker.api.health import health
+from tracker.api.routing import install
+
+
+def init_app(app: Flask) -> None:
+    problems.init_app(app)
+    app.register_blueprint(health)
+    app.extensions["tracker.openapi"] = install(app, api)

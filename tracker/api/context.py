@@ -1,0 +1,13 @@
+"""What a view needs from the request context besides its arguments."""
+
+from flask import current_app, g
+
+from tracker.settings import Settings
+
+
+def actor() -> str:
+    return g.actor
+
+
+def settings() -> Settings:
+    return current_app.extensions["tracker.settings"]

@@ -1,0 +1,101 @@
+"""Every error as application/problem+json (RFC 9457), whatever raised it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import peewee
+from flask import Flask, Response
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from tracker.errors import FieldError, TrackerError
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-field",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    errors: Iterable[FieldError] = (),
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = {
+        "type": f"urn:tracker:problem:{SLUGS.get(status, 'error')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "errors": [{"field": e.field, "message": e.message} for e in errors],
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype=MEDIA_TYPE, headers=headers
+    )
+
+
+def field_path(loc: Sequence[Any], prefix: str = "") -> str:
+    """pydantic's location as `counts[3].minute`."""
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def validation_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
+    errors = []
+    for error in exc.errors(include_url=False):
+        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+        message = message.removeprefix("Value error, ")
+        errors.append(FieldError(field_path(error["loc"], prefix), message))
+    return errors
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(TrackerError)
+    def _tracker_error(exc: TrackerError) -> Response:
+        return problem(exc.status, exc.title, exc.detail, exc.errors)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        headers = dict(exc.get_headers()) if status in (401, 405) else {}
+        headers.pop("Content-Type", None)
+        return problem(status, exc.name, exc.description or exc.name, headers=headers)
+
+    @app.errorhandler(peewee.OperationalError)
+    @app.errorhandler(peewee.InterfaceError)
+    def _database_down(exc: Exception) -> Response:
+        log.warning("database unavailable: %s", exc)
+        return problem(
+            503,
+            "Service unavailable",
+            "the database is not answering; retry shortly",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return problem(500, "Internal error", "the server failed; the error is logged")

@@ -1,0 +1,188 @@
+"""Endpoints declared once: the same pydantic models parse requests and document the API.
+
+`@endpoint(...)` records what a view takes and returns; `install(app, blueprint)` registers the
+blueprint, wraps each view with the parsing and the role check, and hands the same models to
+spectree, which writes the OpenAPI 3.1 document (served at /api/v1/openapi.json; spectree's
+Swagger UI and Redoc pages at /api/docs/).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Flask, Response, g, request
+from pydantic import BaseModel, ValidationError
+from spectree import Response as SpecResponse
+from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+
+from tracker import __version__
+from tracker.api.problems import validation_errors
+from tracker.errors import BadRequest, Forbidden, Invalid, UnsupportedMediaType
+from tracker.schemas import Problem
+from tracker.services.paging import Page
+from tracker.services.tokens import may
+
+JSON_TYPES = ("application/json",)
+PROBLEM_STATUSES = (400, 401, 403, 404, 413, 415, 422)
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    right: str
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    resp: type[Any] | None = None
+    status: int = 200
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def endpoint(
+    *,
+    right: str = "read",
+    query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    resp: type[Any] | None = None,
+    status: int = 200,
+    tags: tuple[str, ...] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a view: the right it needs, its query and body models, its response model."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        view.endpoint_spec = EndpointSpec(right, query, body, resp, status, tags)  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    mimetype = request.mimetype or ""
+    if mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"send the body as application/json, not {mimetype or 'no content type'}"
+        )
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise BadRequest("the request body is empty; send a JSON object")
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError:
+        raise BadRequest("the JSON body is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(validation_errors(exc)) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(request.args.to_dict(flat=True))
+    except ValidationError as exc:
+        raise Invalid(validation_errors(exc)) from None
+
+
+def to_json(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    if isinstance(result, Page):
+        page = {
+            "items": [to_json(i) for i in result.items],
+            "limit": result.limit,
+            "next_cursor": result.next_cursor,
+        }
+        if result.page is not None:
+            page["page"] = result.page
+        return page
+    if isinstance(result, list):
+        return {"items": [to_json(i) for i in result]}
+    return result
+
+
+def respond(result: Any, status: int = 200) -> Response:
+    if isinstance(result, Response):
+        return result
+    return Response(
+        json.dumps(to_json(result), ensure_ascii=False), status=status, mimetype="application/json"
+    )
+
+
+def _adapter(view: Callable[..., Any], spec: EndpointSpec) -> Callable[..., Response]:
+    @functools.wraps(view)
+    def handle(**path: Any) -> Response:
+        if not may(g.role, spec.right):
+            raise Forbidden(f"role {g.role!r} may not do this; it needs {spec.right!r} rights")
+        kwargs = dict(path)
+        if spec.query is not None:
+            kwargs["query"] = parse_query(spec.query)
+        if spec.body is not None:
+            kwargs["body"] = parse_body(spec.body)
+        return respond(view(**kwargs), spec.status)
+
+    return handle
+
+
+def _documented(spectree: SpecTree, handler: Callable[..., Any], spec: EndpointSpec) -> Any:
+    responses: dict[str, Any] = {f"HTTP_{code}": Problem for code in PROBLEM_STATUSES}
+    responses[f"HTTP_{spec.status}"] = spec.resp
+    if spec.right == "read":
+        responses.pop("HTTP_413"), responses.pop("HTTP_415")
+    return spectree.validate(
+        query=spec.query,
+        json=spec.body,
+        resp=SpecResponse(**responses),
+        tags=spec.tags,
+        security={"bearer": []},
+        skip_validation=True,
+    )(handler)
+
+
+def component_name(model: type[Any]) -> str:
+    """`Page[IncidentOut]` → `IncidentOutPage`: OpenAPI component names allow [A-Za-z0-9._-]."""
+    name = model.__name__
+    if "[" in name:
+        outer, inner = name.rstrip("]").split("[", 1)
+        name = inner + outer
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def install(app: Flask, blueprint: Blueprint) -> SpecTree:
+    """Register the blueprint with every declared view parsed, checked and documented."""
+    spectree = SpecTree(
+        "flask",
+        title="tracker",
+        version=__version__,
+        description="Incidents, availability, error budgets and payment success rates.",
+        path="api/docs",
+        filename="openapi.json",
+        mode="strict",
+        annotations=False,
+        validation_error_status=422,
+        validation_error_model=Problem,
+        naming_strategy=component_name,
+        nested_naming_strategy=lambda _parent, child: child,
+        security_schemes=[
+            SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer"))
+        ],
+    )
+    app.register_blueprint(blueprint)
+    for name, view in list(app.view_functions.items()):
+        spec = getattr(view, "endpoint_spec", None)
+        if spec is not None:
+            app.view_functions[name] = _documented(spectree, _adapter(view, spec), spec)
+    spectree.register(app)
+
+    @app.get(f"{blueprint.url_prefix}/openapi.json")
+    def openapi() -> Response:
+        return Response(json.dumps(spectree.spec, ensure_ascii=False), mimetype="application/json")
+
+    return spectree

@@ -1,0 +1,277 @@
+"""The `tracker` command: a thin adapter over the same service functions as the API."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+from pydantic import BaseModel, ValidationError
+
+from tracker.api.problems import validation_errors
+from tracker.api.routing import to_json
+from tracker.clock import utcnow
+from tracker.core.vocabulary import GRADES, ROLES, STATUSES
+from tracker.db import database
+from tracker.errors import FieldError, TrackerError
+from tracker.settings import SettingsError, load_settings
+
+EXIT_INVALID = 2
+EXIT_FAILED = 1
+
+
+def _fail(message: str, errors: list[FieldError] = (), code: int = EXIT_FAILED) -> None:
+    click.echo(f"error: {message}", err=True)
+    for error in errors:
+        click.echo(f"  {error.field}: {error.message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _app() -> Iterator[Flask]:
+    """The app with a database connection, errors turned into messages and exit codes."""
+    from tracker.app import create_app
+
+    try:
+        app = create_app()
+    except SettingsError as exc:
+        _fail(str(exc))
+    with app.app_context(), database.connection_context():
+        try:
+            yield app
+        except TrackerError as exc:
+            code = EXIT_INVALID if exc.status in (400, 422) else EXIT_FAILED
+            _fail(exc.detail, exc.errors, code)
+
+
+def _validate(model: type[BaseModel], data: dict[str, Any], where: str = "") -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        _fail(f"invalid {where or model.__name__}", validation_errors(exc), EXIT_INVALID)
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _print_json(result: Any) -> None:
+    click.echo(json.dumps(to_json(result), ensure_ascii=False, indent=2))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tracker")
+def main() -> None:
+    """Incident and availability SLO tracker."""
+
+
+# ---- serve, db -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", help="Address to bind (default: server.host)")
+@click.option("--port", type=int, help="Port (default: server.port)")
+@click.option("--workers", type=int, help="Worker processes (default: server.workers)")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the API with gunicorn after applying pending migrations."""
+    from tracker.server import run
+
+    overrides: dict[str, Any] = {}
+    for key, value in (("host", host), ("port", port), ("workers", workers)):
+        if value is not None:
+            overrides.setdefault("server", {})[key] = value
+    try:
+        settings = load_settings(overrides=overrides)
+    except SettingsError as exc:
+        _fail(str(exc))
+    run(settings)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations (safe to run from several replicas at once)."""
+    from tracker.schema import upgrade
+
+    with _app() as app:
+        applied = upgrade(app.extensions["tracker.db"])
+    click.echo("applied: " + ", ".join(applied) if applied else "schema is current")
+
+
+# ---- tokens ----------------------------------------------------------------------------------
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.option("--name", required=True, help="Who or what uses the token")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+def tokens_create(name: str, role: str) -> None:
+    """Create a token and print it (only once; it is stored hashed)."""
+    from tracker.services.tokens import create_token
+
+    with _app():
+        click.echo(create_token(name, role, actor=_actor(), now=utcnow()))
+
+
+@tokens.command("list")
+def tokens_list() -> None:
+    """List tokens (never their values)."""
+    from tracker.services.tokens import list_tokens
+
+    with _app():
+        for token in list_tokens():
+            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+            click.echo(f"{token.id:>4}  {token.role:<9}  {state:<18}  {token.name}")
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token by its id (see `tokens list`)."""
+    from tracker.services.tokens import revoke_token
+
+    with _app():
+        revoke_token(token_id, actor=_actor(), now=utcnow())
+    click.echo(f"token {token_id} revoked")
+
+
+# ---- incidents -------------------------------------------------------------------------------
+
+
+@main.group()
+def incidents() -> None:
+    """Incidents (production events)."""
+
+
+def _read_json_file(path: str) -> dict[str, Any]:
+    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        _fail(
+            f"{path}: not valid JSON (line {getattr(exc, 'lineno', '?')}): {exc}", code=EXIT_INVALID
+        )
+    if not isinstance(data, dict):
+        _fail(f"{path}: expected a JSON object with the incident's fields", code=EXIT_INVALID)
+    return data
+
+
+@incidents.command("add")
+@click.option("--title", help="What happened")
+@click.option("--service", "services", multiple=True, help="Affected service key (repeatable)")
+@click.option("--detected-at", help="ISO 8601 with offset, e.g. 2024-07-23T10:04:00+08:00")
+@click.option("--impact-started-at", help="Defaults to --detected-at")
+@click.option("--mitigated-at")
+@click.option("--resolved-at")
+@click.option("--status", type=click.Choice(STATUSES))
+@click.option("--grade", type=click.Choice(GRADES))
+@click.option("--grade-reason")
+@click.option("--impact-ratio", type=float)
+@click.option("--summary")
+@click.option("--location")
+@click.option(
+    "--no-availability-impact", is_flag=True, help="Logged, but does not count toward availability"
+)
+@click.option(
+    "--from-json",
+    "from_json",
+    metavar="FILE",
+    help="Read every field from a JSON file ('-' for stdin); options override it",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the created record as JSON")
+def incidents_add(
+    from_json: str | None,
+    as_json: bool,
+    no_availability_impact: bool,
+    services: tuple[str, ...],
+    **options: Any,
+) -> None:
+    """Log an incident."""
+    from tracker.schemas import IncidentCreate
+    from tracker.services.incidents import create_incident
+
+    data = _read_json_file(from_json) if from_json else {}
+    data.update({k: v for k, v in options.items() if v is not None})
+    if services:
+        data["services"] = list(services)
+    if no_availability_impact:
+        data["counts_toward_availability"] = False
+    body = _validate(IncidentCreate, data, "incident")
+    with _app():
+        incident = create_incident(body, actor=_actor(), now=utcnow())
+    if as_json:
+        _print_json(incident)
+    else:
+        click.echo(
+            f"incident {incident.id} logged; suggested grade {incident.suggested_grade} "
+            f"({incident.suggested_grade_reason})"
+        )
+
+
+@incidents.command("list")
+@click.option("--since")
+@click.option("--until")
+@click.option("--grade", type=click.Choice(("A", "B", "C", "D", "AB", "none", "ungraded")))
+@click.option("--service")
+@click.option("--status", type=click.Choice(STATUSES))
+@click.option("-q", "q", help="Search title, summary and location")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def incidents_list(as_json: bool, **filters: Any) -> None:
+    """List incidents, newest first."""
+    from tracker.schemas import IncidentQuery
+    from tracker.services.incidents import list_incidents
+
+    query = _validate(IncidentQuery, {k: v for k, v in filters.items() if v is not None}, "filter")
+    with _app() as app:
+        page = list_incidents(query, now=utcnow())
+        zone = app.extensions["tracker.settings"].zone
+    if as_json:
+        _print_json(page)
+        return
+    for item in page.items:
+        grade = item.grade or "-"
+        when = item.detected_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{item.id:>6}  {when}  {grade:<4}  {item.status:<9}  "
+            f"{','.join(item.services):<24}  {item.title}"
+        )
+    if page.next_cursor:
+        click.echo("(more: narrow the filters or raise --limit, up to 200)", err=True)
+
+
+@incidents.command("show")
+@click.argument("incident_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def incidents_show(incident_id: int, as_json: bool) -> None:
+    """Show one incident with its timeline."""
+    from tracker.services.incidents import get_incident, list_timeline
+
+    with _app() as app:
+        incident = get_incident(incident_id, now=utcnow())
+        timeline = list_timeline(incident_id)
+        zone = app.extensions["tracker.settings"].zone
+    if as_json:
+        _print_json({**to_json(incident), "timeline": to_json(timeline)["items"]})
+        return
+    for name, value in to_json(incident).items():
+        click.echo(f"{name:>27}: {value}")
+    for entry in timeline:
+        click.echo(f"  {entry.at.astimezone(zone):%Y-%m-%d %H:%M}  {entry.author}: {entry.text}")

@@ -1,0 +1,1 @@
+"""The pure core: plain functions over numbers and datetimes. No Flask, no peewee, no clock."""

@@ -1,0 +1,92 @@
+"""The database: chosen at run time, SQLite by default, PostgreSQL in production."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import peewee
+from flask import Flask
+from playhouse.db_url import parse as parse_url
+from playhouse.pool import PooledPostgresqlDatabase
+
+database = peewee.DatabaseProxy()
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+def open_database(url: str, *, busy_timeout_ms: int = 5000) -> peewee.Database:
+    """A peewee database for a URL: SQLite with WAL, foreign keys and a busy timeout, or
+    a pooled PostgreSQL connection."""
+    scheme = urlparse(url).scheme
+    params = parse_url(url)
+    if scheme == "sqlite":
+        path = params.pop("database")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return peewee.SqliteDatabase(
+            path,
+            pragmas={
+                "journal_mode": "wal",
+                "foreign_keys": 1,
+                "busy_timeout": busy_timeout_ms,
+                "synchronous": "normal",
+            },
+            timeout=busy_timeout_ms / 1000,
+            **params,
+        )
+    params.setdefault("max_connections", 32)
+    params.setdefault("stale_timeout", 300)
+    params.setdefault("connect_timeout", 5)
+    return PooledPostgresqlDatabase(params.pop("database"), **params)
+
+
+def is_postgres(db: peewee.Database) -> bool:
+    return isinstance(db, peewee.PostgresqlDatabase)
+
+
+@contextmanager
+def exclusive(db: peewee.Database, name: str) -> Iterator[None]:
+    """Hold a database-wide lock named `name` for the length of one transaction.
+
+    PostgreSQL: a transaction-scoped advisory lock (released on commit, even on a pooled
+    connection). SQLite: BEGIN IMMEDIATE, the database's single write lock.
+    """
+    if is_postgres(db):
+        with db.atomic():
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+            yield
+    else:
+        with db.atomic("IMMEDIATE"):
+            yield
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 32-bit key for an advisory lock name."""
+    return zlib.crc32(name.encode()) - 2**31
+
+
+def init_app(app: Flask) -> None:
+    """Bind the proxy to the configured database; one connection per request."""
+    settings = app.extensions["tracker.settings"]
+    db = open_database(
+        settings.effective_database_url, busy_timeout_ms=settings.database.busy_timeout_ms
+    )
+    database.initialize(db)
+    app.extensions["tracker.db"] = db
+
+    @app.before_request
+    def _connect() -> None:
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_appcontext
+    def _close(_exc: BaseException | None) -> None:
+        if not database.is_closed():
+            database.close()

@@ -1,0 +1,234 @@
+"""peewee models: the stored shape of every record, and the named queries over them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import peewee
+
+from tracker.db import BaseModel
+
+
+class UTCDateTimeField(peewee.DateTimeField):
+    """Stores naive UTC; reads back aware UTC datetimes."""
+
+    def db_value(self, value: datetime | None) -> Any:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return super().db_value(value)
+
+    def python_value(self, value: Any) -> datetime | None:
+        value = super().python_value(value)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class MoneyField(peewee.BigIntegerField):
+    """A CNY amount stored exactly as integer fen; read back as a two-place Decimal."""
+
+    def db_value(self, value: Decimal | None) -> int | None:
+        if value is None:
+            return None
+        return int(Decimal(value).scaleb(2).to_integral_exact())
+
+    def python_value(self, value: Any) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(int(value)).scaleb(-2)
+
+
+class Service(BaseModel):
+    key = peewee.CharField(max_length=63, unique=True)
+    name = peewee.CharField(max_length=200)
+    tier = peewee.SmallIntegerField()
+    objective = peewee.DoubleField()
+    description = peewee.TextField(default="")
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+
+    @classmethod
+    def by_keys(cls, keys: Iterable[str]) -> list[Service]:
+        return list(cls.select().where(cls.key.in_(list(keys))))
+
+    @classmethod
+    def ordered(cls) -> peewee.ModelSelect:
+        return cls.select().order_by(cls.tier, cls.key)
+
+
+class Incident(BaseModel):
+    title = peewee.CharField(max_length=200)
+    summary = peewee.TextField(default="")
+    status = peewee.CharField(max_length=16, default="open", index=True)
+    grade = peewee.CharField(max_length=8, null=True, index=True)
+    grade_reason = peewee.TextField(default="")
+    impact_started_at = UTCDateTimeField()
+    detected_at = UTCDateTimeField(index=True)
+    acknowledged_at = UTCDateTimeField(null=True)
+    mitigated_at = UTCDateTimeField(null=True)
+    resolved_at = UTCDateTimeField(null=True)
+    impact_ratio = peewee.DoubleField(default=1.0)
+    counts_toward_availability = peewee.BooleanField(default=True)
+    responsibility = peewee.JSONField(default=list)
+    root_cause = peewee.CharField(max_length=32, default="unknown")
+    detection_source = peewee.CharField(max_length=32, default="monitoring")
+    location = peewee.CharField(max_length=200, default="")
+    affected_transactions = peewee.BigIntegerField(null=True)
+    affected_amount = MoneyField(null=True)
+    fund_loss = MoneyField(null=True)
+    regulatory_level = peewee.CharField(max_length=16, default="none")
+    postmortem_url = peewee.CharField(max_length=2000, null=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    created_by = peewee.CharField(max_length=200)
+
+    class Meta:
+        indexes = ((("detected_at", "id"), False),)
+
+    @classmethod
+    def detected_between(cls, since: datetime | None, until: datetime | None) -> peewee.ModelSelect:
+        """Incidents whose `detected_at` is in [since, until)."""
+        query = cls.select()
+        if since is not None:
+            query = query.where(cls.detected_at >= since)
+        if until is not None:
+            query = query.where(cls.detected_at < until)
+        return query
+
+    @classmethod
+    def affecting(cls, query: peewee.ModelSelect, service_key: str) -> peewee.ModelSelect:
+        linked = (
+            IncidentService.select(IncidentService.incident)
+            .join(Service)
+            .where(Service.key == service_key)
+        )
+        return query.where(cls.id.in_(linked))
+
+    @classmethod
+    def matching(cls, query: peewee.ModelSelect, text: str) -> peewee.ModelSelect:
+        """Case-insensitive search in title, summary and location."""
+        pattern = f"%{text}%"
+        return query.where(
+            cls.title.ilike(pattern) | cls.summary.ilike(pattern) | cls.location.ilike(pattern)
+        )
+
+    @classmethod
+    def newest_first(cls, query: peewee.ModelSelect) -> peewee.ModelSelect:
+        return query.order_by(cls.detected_at.desc(), cls.id.desc())
+
+    @classmethod
+    def after(cls, query: peewee.ModelSelect, at: datetime, id: int) -> peewee.ModelSelect:
+        """Rows after (at, id) in newest-first order: keyset pagination."""
+        return query.where((cls.detected_at < at) | ((cls.detected_at == at) & (cls.id < id)))
+
+    def service_keys(self) -> list[str]:
+        return service_keys_by_incident([self.id]).get(self.id, [])
+
+
+class IncidentService(BaseModel):
+    incident = peewee.ForeignKeyField(Incident, on_delete="CASCADE")
+    service = peewee.ForeignKeyField(Service, on_delete="RESTRICT", index=True)
+
+    class Meta:
+        indexes = ((("incident", "service"), True),)
+
+
+def service_keys_by_incident(incident_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Affected service keys per incident id, in one query."""
+    keys: dict[int, list[str]] = {}
+    if not incident_ids:
+        return keys
+    rows = (
+        IncidentService.select(IncidentService.incident, Service.key)
+        .join(Service)
+        .where(IncidentService.incident.in_(list(incident_ids)))
+        .order_by(Service.key)
+        .tuples()
+    )
+    for incident_id, key in rows:
+        keys.setdefault(incident_id, []).append(key)
+    return keys
+
+
+class TimelineEntry(BaseModel):
+    incident = peewee.ForeignKeyField(Incident, backref="timeline", on_delete="CASCADE")
+    at = UTCDateTimeField()
+    text = peewee.TextField()
+    author = peewee.CharField(max_length=200)
+    created_at = UTCDateTimeField()
+
+    @classmethod
+    def of(cls, incident_id: int) -> peewee.ModelSelect:
+        return cls.select().where(cls.incident == incident_id).order_by(cls.at, cls.id)
+
+
+class AuditRecord(BaseModel):
+    at = UTCDateTimeField(index=True)
+    actor = peewee.CharField(max_length=200)
+    action = peewee.CharField(max_length=32)
+    entity = peewee.CharField(max_length=32)
+    entity_id = peewee.CharField(max_length=64)
+    before = peewee.JSONField(null=True)
+    after = peewee.JSONField(null=True)
+
+    class Meta:
+        indexes = ((("entity", "entity_id", "id"), False),)
+
+    @classmethod
+    def filtered(
+        cls, *, entity: str | None, entity_id: str | None, since: datetime | None
+    ) -> peewee.ModelSelect:
+        query = cls.select()
+        if entity is not None:
+            query = query.where(cls.entity == entity)
+        if entity_id is not None:
+            query = query.where(cls.entity_id == entity_id)
+        if since is not None:
+            query = query.where(cls.at >= since)
+        return query
+
+
+class MaintenanceWindow(BaseModel):
+    services = peewee.JSONField()
+    starts_at = UTCDateTimeField(index=True)
+    ends_at = UTCDateTimeField()
+    reason = peewee.TextField()
+    announced_at = UTCDateTimeField()
+    created_at = UTCDateTimeField()
+    created_by = peewee.CharField(max_length=200)
+
+    @classmethod
+    def overlapping(cls, since: datetime | None, until: datetime | None) -> peewee.ModelSelect:
+        """Windows that overlap [since, until)."""
+        query = cls.select()
+        if until is not None:
+            query = query.where(cls.starts_at < until)
+        if since is not None:
+            query = query.where(cls.ends_at > since)
+        return query
+
+
+class ApiToken(BaseModel):
+    name = peewee.CharField(max_length=200)
+    role = peewee.CharField(max_length=16)
+    token_hash = peewee.CharField(max_length=64, unique=True)
+    created_at = UTCDateTimeField()
+    revoked_at = UTCDateTimeField(null=True)
+
+    @classmethod
+    def active_by_hash(cls, token_hash: str) -> ApiToken | None:
+        return cls.get_or_none((cls.token_hash == token_hash) & cls.revoked_at.is_null())
+
+
+MODELS: tuple[type[BaseModel], ...] = (
+    Service,
+    Incident,
+    IncidentService,
+    TimelineEntry,
+    AuditRecord,
+    MaintenanceWindow,
+    ApiToken,
+)

@@ -1,0 +1,29 @@
+"""Numbered schema migrations (peewee's `playhouse.migrations` runner) applied under a lock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import peewee
+from playhouse.migrations import Runner
+
+from tracker.db import exclusive
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+HISTORY_TABLE = "schema_migration"
+
+
+def _runner(db: peewee.Database) -> Runner:
+    return Runner(db, str(MIGRATIONS_DIR), table_name=HISTORY_TABLE)
+
+
+def upgrade(db: peewee.Database) -> list[str]:
+    """Apply pending migrations; returns their names. Replicas starting together are safe:
+    the first takes the lock and migrates, the others wait and then find nothing to do."""
+    with db.connection_context(), exclusive(db, "tracker.schema"):
+        return _runner(db).up()
+
+
+def pending(db: peewee.Database) -> list[str]:
+    """Names of migrations not yet applied."""
+    return [m.name for m in _runner(db).status() if m.applied is None and m.path is not None]

@@ -1,0 +1,357 @@
+"""The one set of models that validates input (API and CLI) and describes output; the
+OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    PlainSerializer,
+    field_validator,
+)
+
+from tracker.core.incidents import SHARE_TOLERANCE
+from tracker.core.vocabulary import (
+    RESERVED_SERVICE_KEYS,
+    SERVICE_KEY_PATTERN,
+    DetectionSource,
+    Grade,
+    RegulatoryLevel,
+    RootCause,
+    Status,
+    Tier,
+)
+
+
+def _decimal_string(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError('send amounts as decimal strings, e.g. "1234.50", never as floats')
+    if isinstance(value, bool):
+        raise ValueError("must be a decimal string")
+    return value
+
+
+def _two_places(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValueError("has more than 2 decimal places")
+    return value
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    Field(ge=0, le=Decimal("10000000000000000"), examples=["1234.50"]),
+    AfterValidator(_two_places),
+    PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+]
+
+
+def format_utc(value: datetime) -> str:
+    """ISO 8601 in UTC with `Z`; microseconds only when there are any."""
+    text = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return text.removesuffix(".000000") + "Z"
+
+
+UtcTime = Annotated[datetime, PlainSerializer(format_utc, return_type=str, when_used="json")]
+Instant = Annotated[AwareDatetime, Field(examples=["2024-07-23T10:04:00+08:00"])]
+ServiceKey = Annotated[str, Field(pattern=SERVICE_KEY_PATTERN, examples=["payment-gateway"])]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def Omittable(**constraints: Any) -> Any:
+    """A patch field: may be left out, may not be null (unless its type says so)."""
+    return Field(None, json_schema_extra=_no_default, **constraints)
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# ---- services --------------------------------------------------------------------------------
+
+
+class ServiceCreate(Input):
+    key: ServiceKey
+    name: str = Field(min_length=1, max_length=200)
+    tier: Tier = Field(2, description="1 moves money, 2 supports it, 3 internal")
+    objective: float = Field(0.9999, gt=0, lt=1, description="Availability objective")
+    description: str = Field("", max_length=10000)
+
+    @field_validator("key")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_SERVICE_KEYS:
+            raise ValueError(f"{value!r} is reserved")
+        return value
+
+
+class ServicePatch(Input):
+    name: str = Omittable(min_length=1, max_length=200)
+    tier: Tier = Omittable()
+    objective: float = Omittable(gt=0, lt=1)
+    description: str = Omittable(max_length=10000)
+
+
+class ServiceOut(Output):
+    key: str
+    name: str
+    tier: int
+    objective: float
+    description: str
+    created_at: UtcTime
+    updated_at: UtcTime
+
+
+# ---- incidents -------------------------------------------------------------------------------
+
+
+class Responsibility(Input):
+    party: str = Field(min_length=1, max_length=200, examples=["payments team"])
+    share: float = Field(ge=0, le=1, description="全责 1, 主责 0.7, 同责 0.5, 次责 0.3, 无责 0")
+    internal: bool = True
+
+
+def _shares_at_most_one(entries: list[Responsibility]) -> list[Responsibility]:
+    if sum(e.share for e in entries) > 1 + SHARE_TOLERANCE:
+        raise ValueError("shares must sum to at most 1")
+    return entries
+
+
+def _distinct(keys: list[str]) -> list[str]:
+    if len(set(keys)) != len(keys):
+        raise ValueError("lists a service twice")
+    return keys
+
+
+ResponsibilityList = Annotated[
+    list[Responsibility], Field(max_length=50), AfterValidator(_shares_at_most_one)
+]
+ServiceKeys = Annotated[
+    list[ServiceKey], Field(min_length=1, max_length=100), AfterValidator(_distinct)
+]
+PostmortemUrl = Annotated[HttpUrl, Field(max_length=2000)]
+
+
+class IncidentFields(Input):
+    """Every writable incident field; shared by create and patch."""
+
+    title: str = Field(min_length=1, max_length=200)
+    summary: str = Field("", max_length=10000)
+    services: ServiceKeys
+    status: Status = "open"
+    grade: Grade | None = Field(None, description="null = not graded yet; none = not an incident")
+    grade_reason: str = Field("", max_length=10000)
+    impact_started_at: Instant | None = Field(None, description="Defaults to detected_at")
+    detected_at: Instant
+    acknowledged_at: Instant | None = None
+    mitigated_at: Instant | None = Field(None, description="Customer impact ended")
+    resolved_at: Instant | None = None
+    impact_ratio: float = Field(1.0, ge=0, le=1)
+    counts_toward_availability: bool = True
+    responsibility: ResponsibilityList = Field(default_factory=list)
+    root_cause: RootCause = "unknown"
+    detection_source: DetectionSource = "monitoring"
+    location: str = Field("", max_length=200)
+    affected_transactions: int | None = Field(None, ge=0, le=2**62)
+    affected_amount: Amount | None = None
+    fund_loss: Amount | None = None
+    regulatory_level: RegulatoryLevel = "none"
+    postmortem_url: PostmortemUrl | None = None
+
+
+class IncidentCreate(IncidentFields):
+    pass
+
+
+class IncidentPatch(IncidentFields):
+    """Any writable field; fields left out keep their value."""
+
+    title: str = Omittable(min_length=1, max_length=200)
+    summary: str = Omittable(max_length=10000)
+    services: ServiceKeys = Omittable()
+    status: Status = Omittable()
+    grade_reason: str = Omittable(max_length=10000)
+    detected_at: Instant = Omittable()
+    impact_ratio: float = Omittable(ge=0, le=1)
+    counts_toward_availability: bool = Omittable()
+    responsibility: ResponsibilityList = Omittable()
+    root_cause: RootCause = Omittable()
+    detection_source: DetectionSource = Omittable()
+    location: str = Omittable(max_length=200)
+    regulatory_level: RegulatoryLevel = Omittable()
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent, as Python values."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class IncidentOut(Output):
+    id: int
+    title: str
+    summary: str
+    services: list[str]
+    status: Status
+    grade: Grade | None
+    suggested_grade: Grade
+    suggested_grade_reason: str
+    grade_reason: str
+    impact_started_at: UtcTime
+    detected_at: UtcTime
+    acknowledged_at: UtcTime | None
+    mitigated_at: UtcTime | None
+    resolved_at: UtcTime | None
+    impact_ratio: float
+    counts_toward_availability: bool
+    responsibility: list[Responsibility]
+    attributed_weight: float
+    root_cause: RootCause
+    detection_source: DetectionSource
+    location: str
+    affected_transactions: int | None
+    affected_amount: Amount | None
+    fund_loss: Amount | None
+    regulatory_level: RegulatoryLevel
+    postmortem_url: str | None
+    created_at: UtcTime
+    updated_at: UtcTime
+    created_by: str
+
+
+class TimelineCreate(Input):
+    at: Instant
+    text: str = Field(min_length=1, max_length=10000)
+
+
+class TimelineOut(Output):
+    id: int
+    incident_id: int
+    at: UtcTime
+    text: str
+    author: str
+
+
+# ---- maintenance, audit, tokens --------------------------------------------------------------
+
+
+class MaintenanceCreate(Input):
+    services: Annotated[
+        list[str], Field(min_length=1, max_length=100), AfterValidator(_distinct)
+    ] = Field(description='Service keys, or ["all"]', examples=[["all"]])
+    starts_at: Instant
+    ends_at: Instant
+    reason: str = Field(min_length=1, max_length=2000)
+    announced_at: Instant
+
+
+class MaintenanceOut(Output):
+    id: int
+    services: list[str]
+    starts_at: UtcTime
+    ends_at: UtcTime
+    reason: str
+    announced_at: UtcTime
+    counts_as_maintenance: bool = Field(
+        description="Announced early enough to be removed from availability"
+    )
+    created_at: UtcTime
+    created_by: str
+
+
+class AuditOut(Output):
+    id: int
+    at: UtcTime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+# ---- queries and pages -----------------------------------------------------------------------
+
+
+def _plus_from_query(value: Any) -> Any:
+    """An unencoded `+` in a query string arrives as a space; put it back for offsets."""
+    if isinstance(value, str) and "T" in value and " " in value:
+        return value.replace(" ", "+")
+    return value
+
+
+QueryInstant = Annotated[AwareDatetime, BeforeValidator(_plus_from_query)]
+
+
+class PageQuery(Input):
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str | None = Field(None, max_length=200, description="next_cursor of the last page")
+    page: int | None = Field(None, ge=1, le=1_000_000, description="1-based page number")
+
+
+class IncidentQuery(PageQuery):
+    since: QueryInstant | None = Field(None, description="detected_at ≥ since")
+    until: QueryInstant | None = Field(None, description="detected_at < until")
+    grade: Literal["A", "B", "C", "D", "AB", "none", "ungraded"] | None = None
+    service: ServiceKey | None = None
+    status: Status | None = None
+    q: str | None = Field(None, min_length=1, max_length=200, description="Search text")
+
+
+AuditEntity = Literal["service", "incident", "timeline_entry", "maintenance_window", "token"]
+
+
+class AuditQuery(PageQuery):
+    entity: AuditEntity | None = None
+    entity_id: str | None = Field(None, max_length=64)
+    since: QueryInstant | None = None
+
+
+class MaintenanceQuery(PageQuery):
+    since: QueryInstant | None = Field(None, description="windows ending after since")
+    until: QueryInstant | None = Field(None, description="windows starting before until")
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    limit: int
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end")
+    page: int | None = None
+
+
+class ItemList(BaseModel, Generic[T]):
+    items: list[T]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] = Field(default_factory=list)
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)

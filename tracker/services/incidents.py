@@ -1,0 +1,269 @@
+"""Incidents (production events) and their timelines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from tracker.core.grading import IncidentFacts, Suggestion, suggest_grade
+from tracker.core.incidents import (
+    FUTURE_TOLERANCE,
+    TIME_FIELDS,
+    attributed_weight,
+    grade_reason_errors,
+    status_errors,
+    time_errors,
+)
+from tracker.db import database
+from tracker.errors import FieldError, Invalid, NotFound
+from tracker.models import (
+    Incident,
+    IncidentService,
+    Service,
+    TimelineEntry,
+    service_keys_by_incident,
+)
+from tracker.schemas import (
+    IncidentCreate,
+    IncidentOut,
+    IncidentPatch,
+    IncidentQuery,
+    TimelineCreate,
+    TimelineOut,
+)
+from tracker.services import audit
+from tracker.services.paging import Page, paginate
+
+# Read-only fields computed on every read: not part of what the audit trail compares.
+DERIVED = frozenset(
+    {"suggested_grade", "suggested_grade_reason", "attributed_weight", "updated_at"}
+)
+GRADE_FILTERS: dict[str, tuple[str, ...]] = {"AB": ("A", "B")}
+
+
+def _service_tiers() -> dict[str, int]:
+    return dict(Service.select(Service.key, Service.tier).tuples())
+
+
+def _suggestion(
+    values: Mapping[str, Any], keys: Iterable[str], tiers: Mapping[str, int], *, now: datetime
+) -> Suggestion:
+    facts = IncidentFacts(
+        impact_started_at=values["impact_started_at"],
+        impact_ended_at=values.get("mitigated_at") or values.get("resolved_at"),
+        impact_ratio=values["impact_ratio"],
+        counts_toward_availability=values["counts_toward_availability"],
+        most_critical_tier=min((tiers.get(k, 3) for k in keys), default=3),
+        affected_amount=values.get("affected_amount"),
+        affected_transactions=values.get("affected_transactions"),
+        fund_loss=values.get("fund_loss"),
+        regulatory_level=values.get("regulatory_level", "none"),
+        cancelled=values.get("status") == "cancelled",
+    )
+    return suggest_grade(facts, now=now)
+
+
+def incident_view(
+    incident: Incident, keys: list[str], tiers: Mapping[str, int], *, now: datetime
+) -> IncidentOut:
+    """The full read representation, with the suggestion computed as of `now`."""
+    values = incident.__data__
+    suggestion = _suggestion(values, keys, tiers, now=now)
+    return IncidentOut.model_validate(
+        {
+            **values,
+            "services": keys,
+            "suggested_grade": suggestion.grade,
+            "suggested_grade_reason": suggestion.reason,
+            "attributed_weight": attributed_weight(incident.responsibility),
+        }
+    )
+
+
+def _stored(view: IncidentOut) -> dict[str, Any]:
+    return view.model_dump(mode="json", exclude=DERIVED)
+
+
+def _load(incident_id: int) -> Incident:
+    incident = Incident.get_or_none(Incident.id == incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
+    return incident
+
+
+def get_incident(incident_id: int, *, now: datetime) -> IncidentOut:
+    incident = _load(incident_id)
+    return incident_view(incident, incident.service_keys(), _service_tiers(), now=now)
+
+
+def _resolve_services(keys: list[str]) -> list[Service]:
+    found = {s.key: s for s in Service.by_keys(keys)}
+    errors = [
+        FieldError(f"services[{i}]", f"no service {key!r}")
+        for i, key in enumerate(keys)
+        if key not in found
+    ]
+    if errors:
+        raise Invalid(errors)
+    return [found[k] for k in keys]
+
+
+def _normalise(values: dict[str, Any]) -> dict[str, Any]:
+    """Times to UTC, the impact start defaulting to detection, URLs to text."""
+    for field in TIME_FIELDS:
+        if values.get(field) is not None:
+            values[field] = values[field].astimezone(UTC)
+    if values.get("impact_started_at") is None:
+        values["impact_started_at"] = values["detected_at"]
+    if values.get("postmortem_url") is not None:
+        values["postmortem_url"] = str(values["postmortem_url"])
+    if "responsibility" in values:
+        values["responsibility"] = [dict(e) for e in values["responsibility"]]
+    return values
+
+
+def _check(
+    values: Mapping[str, Any],
+    keys: list[str],
+    tiers: Mapping[str, int],
+    *,
+    now: datetime,
+    grading: bool = True,
+) -> None:
+    """Every cross-field rule of DESIGN §3, all errors at once. The grade must explain itself
+    when it is being set (`grading`), not on every later edit of a running incident."""
+    times = {field: values.get(field) for field in TIME_FIELDS}
+    errors = time_errors(times, now=now) + status_errors(values["status"], times)
+    if grading and not errors:
+        suggested = _suggestion(values, keys, tiers, now=now).grade
+        errors += grade_reason_errors(values.get("grade"), suggested, values["grade_reason"])
+    if errors:
+        raise Invalid(errors)
+
+
+def _link(incident: Incident, services: list[Service]) -> None:
+    IncidentService.delete().where(IncidentService.incident == incident.id).execute()
+    IncidentService.insert_many(
+        [{"incident": incident.id, "service": s.id} for s in services]
+    ).execute()
+
+
+def create_incident(data: IncidentCreate, *, actor: str, now: datetime) -> IncidentOut:
+    values = _normalise(data.model_dump(exclude={"services"}))
+    values["responsibility"] = [e.model_dump() for e in data.responsibility]
+    with database.atomic():
+        services = _resolve_services(data.services)
+        tiers = _service_tiers()
+        _check(values, data.services, tiers, now=now)
+        incident = Incident.create(**values, created_at=now, updated_at=now, created_by=actor)
+        _link(incident, services)
+        view = incident_view(incident, sorted(data.services), tiers, now=now)
+        audit.record(
+            "create",
+            "incident",
+            incident.id,
+            before=None,
+            after=_stored(view),
+            actor=actor,
+            now=now,
+        )
+    return view
+
+
+def update_incident(
+    incident_id: int, patch: IncidentPatch, *, actor: str, now: datetime
+) -> IncidentOut:
+    """Apply the fields sent; every rule is re-checked against the merged record."""
+    changes = patch.changes()
+    new_keys = changes.pop("services", None)
+    if "responsibility" in changes:
+        changes["responsibility"] = [e.model_dump() for e in patch.responsibility]
+    with database.atomic():
+        incident = _load(incident_id)
+        tiers = _service_tiers()
+        keys = incident.service_keys()
+        before = _stored(incident_view(incident, keys, tiers, now=now))
+        merged = _normalise({**incident.__data__, **changes})
+        services = _resolve_services(new_keys) if new_keys is not None else None
+        keys = sorted(new_keys) if new_keys is not None else keys
+        _check(merged, keys, tiers, now=now, grading="grade" in changes)
+        for name, value in merged.items():
+            if name != "id":
+                setattr(incident, name, value)
+        if services is not None:
+            _link(incident, services)
+        view = incident_view(incident, keys, tiers, now=now)
+        if audit.record_update(
+            "incident", incident.id, before=before, after=_stored(view), actor=actor, now=now
+        ):
+            incident.updated_at = now
+            incident.save()
+            view = incident_view(incident, keys, tiers, now=now)
+    return view
+
+
+def list_incidents(query: IncidentQuery, *, now: datetime) -> Page[IncidentOut]:
+    """Newest first by `detected_at`, filtered as asked."""
+    rows = Incident.detected_between(query.since, query.until)
+    if query.grade == "ungraded":
+        rows = rows.where(Incident.grade.is_null())
+    elif query.grade is not None:
+        rows = rows.where(Incident.grade.in_(GRADE_FILTERS.get(query.grade, (query.grade,))))
+    if query.status is not None:
+        rows = rows.where(Incident.status == query.status)
+    if query.service is not None:
+        if Service.get_or_none(Service.key == query.service) is None:
+            raise Invalid.one("service", f"no service {query.service!r}")
+        rows = Incident.affecting(rows, query.service)
+    if query.q is not None:
+        rows = Incident.matching(rows, query.q)
+    page = paginate(
+        Incident.newest_first(rows),
+        query,
+        key=lambda r: [r.detected_at.isoformat(), r.id],
+        after=lambda q, v: Incident.after(q, datetime.fromisoformat(v[0]), int(v[1])),
+        arity=2,
+    )
+    keys = service_keys_by_incident([r.id for r in page.items])
+    tiers = _service_tiers()
+    return page.map(lambda r: incident_view(r, keys.get(r.id, []), tiers, now=now))
+
+
+def add_timeline_entry(
+    incident_id: int, data: TimelineCreate, *, actor: str, now: datetime
+) -> TimelineOut:
+    at = data.at.astimezone(UTC)
+    if at > now + FUTURE_TOLERANCE:
+        raise Invalid.one("at", f"is in the future ({at.isoformat()})")
+    with database.atomic():
+        incident = _load(incident_id)
+        entry = TimelineEntry.create(
+            incident=incident, at=at, text=data.text, author=actor, created_at=now
+        )
+        out = _timeline_view(entry)
+        audit.record(
+            "create",
+            "timeline_entry",
+            entry.id,
+            before=None,
+            after=out.model_dump(mode="json"),
+            actor=actor,
+            now=now,
+        )
+    return out
+
+
+def list_timeline(incident_id: int) -> list[TimelineOut]:
+    _load(incident_id)
+    return [_timeline_view(e) for e in TimelineEntry.of(incident_id)]
+
+
+def _timeline_view(entry: TimelineEntry) -> TimelineOut:
+    return TimelineOut(
+        id=entry.id,
+        incident_id=entry.incident_id,
+        at=entry.at,
+        text=entry.text,
+        author=entry.author,
+    )

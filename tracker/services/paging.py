@@ -1,0 +1,68 @@
+"""Keyset (cursor) and page-number pagination over a peewee query."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import peewee
+
+from tracker.errors import Invalid
+from tracker.schemas import PageQuery
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    limit: int
+    next_cursor: str | None
+    page: int | None
+
+    def map(self, fn: Callable[[T], Any]) -> Page[Any]:
+        return Page([fn(item) for item in self.items], self.limit, self.next_cursor, self.page)
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps(list(values), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str, arity: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except ValueError:
+        values = None
+    if not isinstance(values, list) or len(values) != arity:
+        raise Invalid.one("cursor", "is not a cursor this server handed out")
+    return values
+
+
+def paginate(
+    query: peewee.ModelSelect,
+    paging: PageQuery,
+    *,
+    key: Callable[[Any], Sequence[Any]],
+    after: Callable[[peewee.ModelSelect, list[Any]], peewee.ModelSelect],
+    arity: int,
+) -> Page[Any]:
+    """One page of an ordered query. `key(row)` gives a row's cursor values and
+    `after(query, values)` keeps the rows past them."""
+    if paging.cursor is not None and paging.page is not None:
+        raise Invalid.one("cursor", "give either cursor or page, not both")
+    if paging.cursor is not None:
+        try:
+            query = after(query, decode_cursor(paging.cursor, arity))
+        except (ValueError, TypeError):
+            raise Invalid.one("cursor", "is not a cursor this server handed out") from None
+    elif paging.page is not None:
+        query = query.offset((paging.page - 1) * paging.limit)
+    rows = list(query.limit(paging.limit + 1))
+    more = len(rows) > paging.limit
+    rows = rows[: paging.limit]
+    next_cursor = encode_cursor(key(rows[-1])) if more else None
+    return Page(rows, paging.limit, next_cursor, paging.page)

@@ -1,0 +1,85 @@
+"""API tokens: shown once, stored as a SHA-256 digest (they are random, so no slow hash is
+needed), looked up by digest."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from tracker.core.vocabulary import ROLES
+from tracker.db import database
+from tracker.errors import Invalid, NotFound
+from tracker.models import ApiToken
+from tracker.services import audit
+
+PREFIX = "trk_"
+
+# Which roles may do what: each role includes the rights of `viewer`.
+ROLE_RIGHTS: dict[str, frozenset[str]] = {
+    "viewer": frozenset({"read"}),
+    "ingest": frozenset({"read", "ingest"}),
+    "responder": frozenset({"read", "respond"}),
+    "admin": frozenset({"read", "ingest", "respond", "admin"}),
+}
+
+
+def digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_token(name: str, role: str, *, actor: str, now: datetime) -> str:
+    """Create a token and return it; only its digest is kept."""
+    if role not in ROLES:
+        raise Invalid.one("role", f"must be one of {', '.join(ROLES)}")
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise Invalid.one("name", "must be 1 to 200 characters")
+    raw = PREFIX + secrets.token_urlsafe(32)
+    with database.atomic():
+        token = ApiToken.create(name=name, role=role, token_hash=digest(raw), created_at=now)
+        audit.record(
+            "create",
+            "token",
+            token.id,
+            before=None,
+            after={"name": name, "role": role},
+            actor=actor,
+            now=now,
+        )
+    return raw
+
+
+def authenticate(raw: str) -> ApiToken | None:
+    """The active token for a raw bearer value, or None."""
+    if not raw.startswith(PREFIX) or len(raw) > 200:
+        return None
+    return ApiToken.active_by_hash(digest(raw))
+
+
+def may(role: str, right: str) -> bool:
+    return right in ROLE_RIGHTS.get(role, frozenset())
+
+
+def list_tokens() -> list[ApiToken]:
+    return list(ApiToken.select().order_by(ApiToken.id))
+
+
+def revoke_token(token_id: int, *, actor: str, now: datetime) -> None:
+    """A revoked token is refused from the next request on; revoking twice is harmless."""
+    with database.atomic():
+        token = ApiToken.get_or_none(ApiToken.id == token_id)
+        if token is None:
+            raise NotFound(f"no token {token_id}")
+        if token.revoked_at is None:
+            token.revoked_at = now
+            token.save()
+            audit.record(
+                "revoke",
+                "token",
+                token.id,
+                before={"revoked_at": None},
+                after={"revoked_at": now.isoformat()},
+                actor=actor,
+                now=now,
+            )

@@ -1,0 +1,209 @@
+"""Settings: shipped TOML defaults, then the TRACKER_CONFIG file, then TRACKER_* variables.
+
+The schema below is the single declaration of every setting: its type, its rule and its help
+text. Defaults live in ``config/tracker.toml``; a test keeps the README's table in step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+import zoneinfo
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SHIPPED_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+SHIPPED_SETTINGS = SHIPPED_CONFIG_DIR / "tracker.toml"
+ENV_PREFIX = "TRACKER_"
+ENV_CONFIG_FILE = "TRACKER_CONFIG"
+
+
+class SettingsError(Exception):
+    """A setting is unknown or has a bad value; start-up stops with this message."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = Field(description="Address `tracker serve` binds to")
+    port: int = Field(ge=1, le=65535, description="Port `tracker serve` listens on")
+    workers: int = Field(ge=1, le=64, description="gunicorn worker processes")
+
+
+class DatabaseSettings(_Section):
+    busy_timeout_ms: int = Field(
+        ge=0, description="How long SQLite waits for a write lock before giving up (ms)"
+    )
+
+
+class AvailabilitySettings(_Section):
+    objective: float = Field(gt=0, lt=1, description="Availability objective of scope `all`")
+    maintenance_notice_hours: float = Field(
+        ge=0, description="Maintenance counts only if announced this many hours before it starts"
+    )
+
+
+class Settings(_Section):
+    database_url: str = Field(
+        description="peewee database URL; empty means SQLite at `<data_dir>/tracker.db`"
+    )
+    data_dir: Path = Field(description="Folder for the SQLite database and report exports")
+    secret_key: str = Field(description="Signs session cookies; set a long random value")
+    timezone: str = Field(description="IANA zone that calendar windows are cut in")
+    anonymous_read: bool = Field(description="Allow GET requests without a token")
+    max_body_bytes: int = Field(ge=1024, description="Largest accepted request body (bytes)")
+    server: ServerSettings
+    database: DatabaseSettings
+    availability: AvailabilitySettings
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ValueError("must start with sqlite://, postgres:// or postgresql://")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'tracker.db'}"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+def setting_names(model: type[BaseModel] = Settings, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every leaf setting as (dotted name, pydantic field info)."""
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, _Section):
+            yield from setting_names(annotation, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", info
+
+
+def env_name(dotted: str) -> str:
+    return ENV_PREFIX + dotted.replace(".", "_").upper()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise SettingsError(f"{ENV_CONFIG_FILE}: no such file {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
+    *sections, leaf = dotted.split(".")
+    for section in sections:
+        target = target.setdefault(section, {})
+    target[leaf] = value
+
+
+def _env_value(raw: str) -> Any:
+    """Environment values are JSON when they parse as JSON (numbers, true/false), else text."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    by_env = {env_name(dotted): dotted for dotted, _ in setting_names()}
+    overrides: dict[str, Any] = {}
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX) or key == ENV_CONFIG_FILE:
+            continue
+        if key not in by_env:
+            raise SettingsError(f"{key}: unknown setting")
+        dotted = by_env[key]
+        value = raw if dotted in {"database_url", "secret_key", "timezone"} else _env_value(raw)
+        _set_dotted(overrides, dotted, value)
+    return overrides
+
+
+def _describe(exc: ValidationError, sources: dict[str, str]) -> str:
+    lines = []
+    for error in exc.errors():
+        dotted = ".".join(str(part) for part in error["loc"])
+        origin = sources.get(dotted, "")
+        if error["type"] == "extra_forbidden":
+            lines.append(f"{dotted}: unknown setting{origin}")
+        elif error["type"] == "missing":
+            lines.append(f"{dotted}: missing{origin}")
+        else:
+            lines.append(f"{dotted}: {error['msg']} (got {error.get('input')!r}){origin}")
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Layer shipped defaults, the TRACKER_CONFIG file, TRACKER_* variables and overrides."""
+    environ = os.environ if environ is None else environ
+    data = _read_toml(SHIPPED_SETTINGS)
+    sources = {dotted: "" for dotted, _ in setting_names()}
+    user_file = environ.get(ENV_CONFIG_FILE)
+    if user_file:
+        user = _read_toml(Path(user_file))
+        data = _merge(data, user)
+        for dotted in _dotted_keys(user):
+            sources[dotted] = f" [from {user_file}]"
+    env = _env_overrides(environ)
+    for dotted in _dotted_keys(env):
+        sources[dotted] = f" [from {env_name(dotted)}]"
+    data = _merge(_merge(data, env), overrides or {})
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, sources)) from None
+
+
+def _dotted_keys(data: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            yield from _dotted_keys(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+def shipped_defaults() -> dict[str, Any]:
+    """The shipped default of every setting, by dotted name (for docs and tests)."""
+    data = _read_toml(SHIPPED_SETTINGS)
+    return dict(zip(_dotted_keys(data), _leaf_values(data), strict=True))
+
+
+def _leaf_values(data: Mapping[str, Any]) -> Iterator[Any]:
+    for value in data.values():
+        if isinstance(value, Mapping):
+            yield from _leaf_values(value)
+        else:
+            yield value
