@@ -14,6 +14,8 @@ from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledPostgresqlDatabase
 
 database = peewee.DatabaseProxy()
+# What the driver raises when the database does not answer: the API turns these into 503.
+DATABASE_DOWN: tuple[type[Exception], ...] = (peewee.OperationalError, peewee.InterfaceError)
 
 
 class BaseModel(peewee.Model):
@@ -74,7 +76,8 @@ def lock_key(name: str) -> int:
 
 
 def init_app(app: Flask) -> None:
-    """Bind the proxy to the configured database; one connection per request."""
+    """Bind the proxy to the configured database. A request connects on its first query
+    (so /healthz answers with the database down) and gives the connection back at its end."""
     settings = app.extensions["tracker.settings"]
     db = open_database(
         settings.effective_database_url, busy_timeout_ms=settings.database.busy_timeout_ms
@@ -82,11 +85,7 @@ def init_app(app: Flask) -> None:
     database.initialize(db)
     app.extensions["tracker.db"] = db
 
-    @app.before_request
-    def _connect() -> None:
-        database.connect(reuse_if_open=True)
-
-    @app.teardown_appcontext
+    @app.teardown_request
     def _close(_exc: BaseException | None) -> None:
         if not database.is_closed():
             database.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 import peewee
 from playhouse.migrations import Runner
 
-from tracker.db import exclusive
+from tracker.db import DATABASE_DOWN, exclusive
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 HISTORY_TABLE = "schema_migration"
@@ -27,3 +27,16 @@ def upgrade(db: peewee.Database) -> list[str]:
 def pending(db: peewee.Database) -> list[str]:
     """Names of migrations not yet applied."""
     return [m.name for m in _runner(db).status() if m.applied is None and m.path is not None]
+
+
+def readiness(db: peewee.Database) -> dict[str, str]:
+    """What keeps the service from being ready, by check; empty when ready."""
+    try:
+        with db.connection_context():
+            db.execute_sql("SELECT 1")
+            waiting = pending(db)
+    except DATABASE_DOWN as exc:
+        return {"database": str(exc).strip() or type(exc).__name__}
+    if waiting:
+        return {"migrations": "pending: " + ", ".join(waiting)}
+    return {}

@@ -207,3 +207,13 @@ def _leaf_values(data: Mapping[str, Any]) -> Iterator[Any]:
             yield from _leaf_values(value)
         else:
             yield value
+
+
+def settings_table() -> str:
+    """The README's settings table, generated from the schema and the shipped defaults."""
+    defaults = shipped_defaults()
+    rows = ["| setting | environment variable | default | what it does |", "|---|---|---|---|"]
+    for dotted, info in setting_names():
+        default = json.dumps(defaults.get(dotted), ensure_ascii=False)
+        rows.append(f"| `{dotted}` | `{env_name(dotted)}` | `{default}` | {info.description} |")
+    return "\n".join(rows)

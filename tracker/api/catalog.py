@@ -17,7 +17,7 @@ def list_services():
 
 
 @api.post("/services")
-@endpoint(right="respond", body=ServiceCreate, resp=ServiceOut, status=201, tags=TAGS)
+@endpoint(right="admin", body=ServiceCreate, resp=ServiceOut, status=201, tags=TAGS)
 def create_service(body: ServiceCreate):
     return catalog.create_service(body, actor=actor(), now=utcnow())
 
@@ -29,6 +29,6 @@ def get_service(key: str):
 
 
 @api.patch("/services/<key>")
-@endpoint(right="respond", body=ServicePatch, resp=ServiceOut, tags=TAGS)
+@endpoint(right="admin", body=ServicePatch, resp=ServiceOut, tags=TAGS)
 def update_service(key: str, body: ServicePatch):
     return catalog.update_service(key, body, actor=actor(), now=utcnow())

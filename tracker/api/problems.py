@@ -7,11 +7,11 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import peewee
 from flask import Flask, Response
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from tracker.db import DATABASE_DOWN
 from tracker.errors import FieldError, TrackerError
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,8 @@ def validation_errors(exc: ValidationError, prefix: str = "") -> list[FieldError
 def init_app(app: Flask) -> None:
     @app.errorhandler(TrackerError)
     def _tracker_error(exc: TrackerError) -> Response:
-        return problem(exc.status, exc.title, exc.detail, exc.errors)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem(exc.status, exc.title, exc.detail, exc.errors, headers=headers)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
@@ -84,8 +85,8 @@ def init_app(app: Flask) -> None:
         headers.pop("Content-Type", None)
         return problem(status, exc.name, exc.description or exc.name, headers=headers)
 
-    @app.errorhandler(peewee.OperationalError)
-    @app.errorhandler(peewee.InterfaceError)
+    @app.errorhandler(DATABASE_DOWN[0])
+    @app.errorhandler(DATABASE_DOWN[1])
     def _database_down(exc: Exception) -> Response:
         log.warning("database unavailable: %s", exc)
         return problem(

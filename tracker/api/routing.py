@@ -21,7 +21,7 @@ from spectree import Response as SpecResponse
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 
 from tracker import __version__
-from tracker.api.problems import validation_errors
+from tracker.api.problems import MEDIA_TYPE, validation_errors
 from tracker.errors import BadRequest, Forbidden, Invalid, UnsupportedMediaType
 from tracker.schemas import Problem
 from tracker.services.paging import Page
@@ -146,6 +146,18 @@ def _documented(spectree: SpecTree, handler: Callable[..., Any], spec: EndpointS
     )(handler)
 
 
+def _problems_as_problem_json(spec: dict[str, Any]) -> dict[str, Any]:
+    """Error responses are served as application/problem+json; say so in the document."""
+    spec = json.loads(json.dumps(spec))
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status.startswith(("4", "5")) and "application/json" in content:
+                    content[MEDIA_TYPE] = content.pop("application/json")
+    return spec
+
+
 def component_name(model: type[Any]) -> str:
     """`Page[IncidentOut]` → `IncidentOutPage`: OpenAPI component names allow [A-Za-z0-9._-]."""
     name = model.__name__
@@ -181,8 +193,10 @@ def install(app: Flask, blueprint: Blueprint) -> SpecTree:
             app.view_functions[name] = _documented(spectree, _adapter(view, spec), spec)
     spectree.register(app)
 
+    document = functools.cache(lambda: json.dumps(_problems_as_problem_json(spectree.spec)))
+
     @app.get(f"{blueprint.url_prefix}/openapi.json")
     def openapi() -> Response:
-        return Response(json.dumps(spectree.spec, ensure_ascii=False), mimetype="application/json")
+        return Response(document(), mimetype="application/json")
 
     return spectree

@@ -1,0 +1,78 @@
+"""`tracker serve` runs gunicorn workers in front of the same app; started for real."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.factories import service_body
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _request(url, body=None, token=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), json.loads(exc.read())
+
+
+@pytest.fixture
+def server(database_url, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env |= {"TRACKER_DATABASE_URL": database_url, "TRACKER_DATA_DIR": str(tmp_path)}
+    tracker = [sys.executable, "-m", "tracker"]
+    token = subprocess.run(
+        [*tracker, "tokens", "create", "--name", "ops", "--role", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    port = _free_port()
+    process = subprocess.Popen(
+        [*tracker, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if _request(f"{base}/readyz")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    yield base, token
+    process.terminate()
+    process.wait(timeout=15)
+
+
+def test_serve_answers_through_gunicorn(server):
+    base, _token = server
+    status, headers, _ = _request(f"{base}/healthz")
+    assert (status, headers["Server"].split("/")[0]) == (200, "gunicorn")
+
+
+def test_serve_takes_writes_and_refuses_bad_ones(server):
+    base, token = server
+    assert _request(f"{base}/api/v1/services", service_body("gateway"), token)[0] == 201
+    status, headers, _body = _request(f"{base}/api/v1/services", {"key": "BAD"}, token)
+    assert (status, headers["Content-Type"]) == (422, "application/problem+json")

@@ -1,0 +1,90 @@
+"""Settings: shipped defaults, a user file, TRACKER_* variables; bad ones stop start-up."""
+
+from pathlib import Path
+
+import pytest
+
+from tracker.settings import (
+    SettingsError,
+    env_name,
+    load_settings,
+    setting_names,
+    settings_table,
+    shipped_defaults,
+)
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_shipped_defaults_load():
+    settings = load_settings(environ={})
+    assert (settings.timezone, settings.availability.objective) == ("Asia/Shanghai", 0.9999)
+    assert settings.effective_database_url.endswith("/var/tracker.db")
+
+
+def test_every_setting_has_a_shipped_default_and_no_default_is_undeclared():
+    assert set(shipped_defaults()) == {name for name, _ in setting_names()}
+
+
+def test_environment_variables_override_single_settings():
+    environ = {
+        "TRACKER_TIMEZONE": "UTC",
+        "TRACKER_AVAILABILITY_OBJECTIVE": "0.999",
+        "TRACKER_ANONYMOUS_READ": "true",
+        "TRACKER_SECRET_KEY": "123",
+    }
+    settings = load_settings(environ=environ)
+    assert (settings.timezone, settings.availability.objective) == ("UTC", 0.999)
+    assert settings.anonymous_read is True and settings.secret_key == "123"
+
+
+def test_a_user_file_overrides_the_shipped_defaults(tmp_path):
+    (tmp_path / "mine.toml").write_text("[server]\nport = 9000\n")
+    settings = load_settings(environ={"TRACKER_CONFIG": str(tmp_path / "mine.toml")})
+    assert (settings.server.port, settings.server.workers) == (9000, 2)
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"TRACKER_TIMEZONE": "Mars/Olympus"}, "timezone"),
+        ({"TRACKER_AVAILABILITY_OBJECTIVE": "1.5"}, "availability.objective"),
+        ({"TRACKER_SERVER_PORT": "eighty"}, "server.port"),
+        ({"TRACKER_DATABASE_URL": "mysql://x/y"}, "database_url"),
+        ({"TRACKER_COLOUR": "blue"}, "TRACKER_COLOUR"),
+        ({"TRACKER_CONFIG": "/no/such/file.toml"}, "TRACKER_CONFIG"),
+    ],
+)
+def test_a_bad_or_unknown_setting_stops_start_up_naming_it(environ, named):
+    with pytest.raises(SettingsError, match=named.replace(".", r"\.")):
+        load_settings(environ=environ)
+
+
+def test_an_unknown_setting_in_a_user_file_is_named_with_the_file(tmp_path):
+    (tmp_path / "mine.toml").write_text("[availability]\nobjectiv = 0.99\n")
+    with pytest.raises(SettingsError, match=r"availability\.objectiv: unknown setting.*mine\.toml"):
+        load_settings(environ={"TRACKER_CONFIG": str(tmp_path / "mine.toml")})
+
+
+def test_a_bad_value_names_where_it_came_from():
+    with pytest.raises(SettingsError, match=r"from TRACKER_SERVER_WORKERS"):
+        load_settings(environ={"TRACKER_SERVER_WORKERS": "0"})
+
+
+def test_environment_names_are_unambiguous():
+    names = [env_name(name) for name, _ in setting_names()]
+    assert len(names) == len(set(names))
+
+
+def test_the_readme_settings_table_is_in_step_with_the_code():
+    assert settings_table() in README.read_text(encoding="utf-8")
+
+
+def test_the_cli_refuses_to_start_on_a_bad_setting(monkeypatch):
+    from click.testing import CliRunner
+
+    from tracker.cli import main
+
+    monkeypatch.setenv("TRACKER_TIMEZONE", "Nowhere/Special")
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code != 0 and "timezone" in result.output
