@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
+from tracker.core.exact import exact
 from tracker.core.vocabulary import SEVERITY
 from tracker.errors import FieldError
 
@@ -61,9 +63,9 @@ def grade_reason_errors(grade: str | None, suggested: str, reason: str) -> list[
     return []
 
 
-def attributed_weight(responsibility: Iterable[Mapping[str, Any]]) -> float:
-    """Σ share of internal responsibility entries; 1 when the list is empty (fully ours)."""
+def attributed_weight(responsibility: Iterable[Mapping[str, Any]]) -> Fraction:
+    """Σ share of internal responsibility entries, exactly; 1 when the list is empty."""
     entries = list(responsibility)
     if not entries:
-        return 1.0
-    return sum(float(e["share"]) for e in entries if e.get("internal", True))
+        return Fraction(1)
+    return sum((exact(e["share"]) for e in entries if e.get("internal", True)), Fraction(0))

@@ -76,7 +76,7 @@ def incident_view(
             "services": keys,
             "suggested_grade": suggestion.grade,
             "suggested_grade_reason": suggestion.reason,
-            "attributed_weight": attributed_weight(incident.responsibility),
+            "attributed_weight": float(attributed_weight(incident.responsibility)),
         }
     )
 
