@@ -26,6 +26,7 @@ def create_app(
         JSON_SORT_KEYS=False,
     )
     app.extensions["tracker.settings"] = settings
+    app.extensions["tracker.grading"] = settings.grading.rules()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     db.init_app(app)
     api.init_app(app)

@@ -214,8 +214,9 @@ def incidents_add(
     if no_availability_impact:
         data["counts_toward_availability"] = False
     body = _validate(IncidentCreate, data, "incident")
-    with _app():
-        incident = create_incident(body, actor=_actor(), now=utcnow())
+    with _app() as app:
+        rules = app.extensions["tracker.grading"]
+        incident = create_incident(body, actor=_actor(), rules=rules, now=utcnow())
     if as_json:
         _print_json(incident)
     else:
@@ -241,7 +242,7 @@ def incidents_list(as_json: bool, **filters: Any) -> None:
 
     query = _validate(IncidentQuery, {k: v for k, v in filters.items() if v is not None}, "filter")
     with _app() as app:
-        page = list_incidents(query, now=utcnow())
+        page = list_incidents(query, rules=app.extensions["tracker.grading"], now=utcnow())
         zone = app.extensions["tracker.settings"].zone
     if as_json:
         _print_json(page)
@@ -265,7 +266,7 @@ def incidents_show(incident_id: int, as_json: bool) -> None:
     from tracker.services.incidents import get_incident, list_timeline
 
     with _app() as app:
-        incident = get_incident(incident_id, now=utcnow())
+        incident = get_incident(incident_id, rules=app.extensions["tracker.grading"], now=utcnow())
         timeline = list_timeline(incident_id)
         zone = app.extensions["tracker.settings"].zone
     if as_json:

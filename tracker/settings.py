@@ -12,12 +12,19 @@ import tomllib
 import zoneinfo
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tracker.core.grading import DIMENSIONS, GradingRules, Threshold
+from tracker.core.vocabulary import RegulatoryLevel
+
+Dimension = Literal[DIMENSIONS]  # type: ignore[valid-type]
+
 SHIPPED_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 SHIPPED_SETTINGS = SHIPPED_CONFIG_DIR / "tracker.toml"
+# Tables that ship in files of their own, each read as one section of the settings.
+SHIPPED_SECTIONS = {"grading": SHIPPED_CONFIG_DIR / "grading.toml"}
 ENV_PREFIX = "TRACKER_"
 ENV_CONFIG_FILE = "TRACKER_CONFIG"
 
@@ -49,6 +56,41 @@ class AvailabilitySettings(_Section):
     )
 
 
+class GradingSettings(_Section):
+    full_outage_ratio: float = Field(gt=0, le=1, description="Impact ratio that counts as full")
+    tier_weights: dict[Annotated[int, Field(ge=1, le=3)], Annotated[float, Field(ge=0)]] = Field(
+        description="Weight of impaired minutes by the most critical tier affected"
+    )
+    thresholds: dict[Dimension, dict[Literal["A", "B", "C", "D"], float | str]] = Field(
+        description='Per dimension and grade: a number (at least) or `"> N"` (more than)'
+    )
+    regulatory_floor: dict[RegulatoryLevel, Literal["A", "B", "C", "D"]] = Field(
+        description="The lowest grade a regulatory level allows"
+    )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _parse_thresholds(cls, value: dict[str, dict[str, float | str]]) -> dict:
+        for dimension, by_grade in value.items():
+            for grade, threshold in by_grade.items():
+                try:
+                    Threshold.parse(threshold)
+                except ValueError as exc:
+                    raise ValueError(f"{dimension}.{grade}: {exc}") from None
+        return value
+
+    def rules(self) -> GradingRules:
+        return GradingRules(
+            thresholds={
+                dimension: {grade: Threshold.parse(v) for grade, v in by_grade.items()}
+                for dimension, by_grade in self.thresholds.items()
+            },
+            regulatory_floor=dict(self.regulatory_floor),
+            tier_weights=dict(self.tier_weights),
+            full_outage_ratio=self.full_outage_ratio,
+        )
+
+
 class Settings(_Section):
     database_url: str = Field(
         description="peewee database URL; empty means SQLite at `<data_dir>/tracker.db`"
@@ -61,6 +103,7 @@ class Settings(_Section):
     server: ServerSettings
     database: DatabaseSettings
     availability: AvailabilitySettings
+    grading: GradingSettings
 
     @field_validator("timezone")
     @classmethod
@@ -169,7 +212,7 @@ def load_settings(
 ) -> Settings:
     """Layer shipped defaults, the TRACKER_CONFIG file, TRACKER_* variables and overrides."""
     environ = os.environ if environ is None else environ
-    data = _read_toml(SHIPPED_SETTINGS)
+    data = _shipped()
     sources = {dotted: "" for dotted, _ in setting_names()}
     user_file = environ.get(ENV_CONFIG_FILE)
     if user_file:
@@ -188,25 +231,37 @@ def load_settings(
 
 
 def _dotted_keys(data: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+    """Dotted names of the settings in `data`; a table-valued setting is one name."""
+    tables = {name for name, info in setting_names() if _is_table(info)}
     for key, value in data.items():
-        if isinstance(value, Mapping):
-            yield from _dotted_keys(value, f"{prefix}{key}.")
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and dotted not in tables:
+            yield from _dotted_keys(value, f"{dotted}.")
         else:
-            yield f"{prefix}{key}"
+            yield dotted
+
+
+def _is_table(info: Any) -> bool:
+    return getattr(info.annotation, "__origin__", None) is dict
+
+
+def _shipped() -> dict[str, Any]:
+    data = _read_toml(SHIPPED_SETTINGS)
+    for section, path in SHIPPED_SECTIONS.items():
+        data[section] = _read_toml(path)
+    return data
 
 
 def shipped_defaults() -> dict[str, Any]:
     """The shipped default of every setting, by dotted name (for docs and tests)."""
-    data = _read_toml(SHIPPED_SETTINGS)
-    return dict(zip(_dotted_keys(data), _leaf_values(data), strict=True))
-
-
-def _leaf_values(data: Mapping[str, Any]) -> Iterator[Any]:
-    for value in data.values():
-        if isinstance(value, Mapping):
-            yield from _leaf_values(value)
-        else:
-            yield value
+    data = _shipped()
+    defaults = {}
+    for dotted in _dotted_keys(data):
+        value: Any = data
+        for part in dotted.split("."):
+            value = value[part]
+        defaults[dotted] = value
+    return defaults
 
 
 def settings_table() -> str:
@@ -214,6 +269,10 @@ def settings_table() -> str:
     defaults = shipped_defaults()
     rows = ["| setting | environment variable | default | what it does |", "|---|---|---|---|"]
     for dotted, info in setting_names():
-        default = json.dumps(defaults.get(dotted), ensure_ascii=False)
-        rows.append(f"| `{dotted}` | `{env_name(dotted)}` | `{default}` | {info.description} |")
+        if _is_table(info):
+            section = dotted.split(".")[0]
+            default = f"see `config/{SHIPPED_SECTIONS[section].name}`"
+        else:
+            default = f"`{json.dumps(defaults.get(dotted), ensure_ascii=False)}`"
+        rows.append(f"| `{dotted}` | `{env_name(dotted)}` | {default} | {info.description} |")
     return "\n".join(rows)

@@ -283,3 +283,17 @@ def test_a_violating_timeline_entry_is_refused(app, api, incident, body, field):
     assert response.status_code == 422
     assert field in [e["field"] for e in response.get_json()["errors"]]
     assert stored_counts(app) == before
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"grading": {"thresholds": {"weighted_minutes": {"D": 100}}}}]
+)
+def test_grading_thresholds_come_from_settings(api, gateway, settings_overrides):
+    created = api.post("/incidents", incident_body()).get_json()
+    assert created["suggested_grade"] == "none"
+
+
+def test_the_suggestion_names_the_dimension_that_decided_it(api, gateway):
+    created = api.post("/incidents", incident_body(affected_transactions=12_000)).get_json()
+    assert created["suggested_grade"] == "B"
+    assert created["suggested_grade_reason"] == "affected_transactions 12000 ≥ 10000"

@@ -2,6 +2,7 @@
 
 from flask import current_app, g
 
+from tracker.core.grading import GradingRules
 from tracker.settings import Settings
 
 
@@ -11,3 +12,8 @@ def actor() -> str:
 
 def settings() -> Settings:
     return current_app.extensions["tracker.settings"]
+
+
+def grading() -> GradingRules:
+    """The grading rules, parsed once per app."""
+    return current_app.extensions["tracker.grading"]

@@ -1,7 +1,7 @@
 """/incidents and their timelines"""
 
 from tracker.api.blueprint import api
-from tracker.api.context import actor
+from tracker.api.context import actor, grading
 from tracker.api.routing import endpoint
 from tracker.clock import utcnow
 from tracker.schemas import (
@@ -22,25 +22,27 @@ TAGS = ("incidents",)
 @api.get("/incidents")
 @endpoint(query=IncidentQuery, resp=Page[IncidentOut], tags=TAGS)
 def list_incidents(query: IncidentQuery):
-    return incidents.list_incidents(query, now=utcnow())
+    return incidents.list_incidents(query, rules=grading(), now=utcnow())
 
 
 @api.post("/incidents")
 @endpoint(right="respond", body=IncidentCreate, resp=IncidentOut, status=201, tags=TAGS)
 def create_incident(body: IncidentCreate):
-    return incidents.create_incident(body, actor=actor(), now=utcnow())
+    return incidents.create_incident(body, actor=actor(), rules=grading(), now=utcnow())
 
 
 @api.get("/incidents/<int:incident_id>")
 @endpoint(resp=IncidentOut, tags=TAGS)
 def get_incident(incident_id: int):
-    return incidents.get_incident(incident_id, now=utcnow())
+    return incidents.get_incident(incident_id, rules=grading(), now=utcnow())
 
 
 @api.patch("/incidents/<int:incident_id>")
 @endpoint(right="respond", body=IncidentPatch, resp=IncidentOut, tags=TAGS)
 def update_incident(incident_id: int, body: IncidentPatch):
-    return incidents.update_incident(incident_id, body, actor=actor(), now=utcnow())
+    return incidents.update_incident(
+        incident_id, body, actor=actor(), rules=grading(), now=utcnow()
+    )
 
 
 @api.get("/incidents/<int:incident_id>/timeline")

@@ -8,8 +8,13 @@ from decimal import Decimal
 
 from tracker.core.vocabulary import INCIDENT_GRADES
 
-TIER_WEIGHTS: dict[int, float] = {1: 1.0, 2: 0.5, 3: 0.1}
-FULL_OUTAGE_RATIO = 0.9
+DIMENSIONS = (
+    "weighted_minutes",
+    "full_outage_minutes",
+    "affected_amount",
+    "affected_transactions",
+    "fund_loss",
+)
 
 
 @dataclass(frozen=True)
@@ -22,41 +27,25 @@ class Threshold:
     def reached(self, value: float) -> bool:
         return value > self.at if self.strict else value >= self.at
 
+    @classmethod
+    def parse(cls, value: float | str) -> Threshold:
+        """`60` means at least 60; `"> 0"` means more than 0."""
+        if isinstance(value, str):
+            text = value.strip()
+            if not text.startswith(">"):
+                raise ValueError(f'{value!r}: write a number (at least) or "> N" (more than)')
+            return cls(float(text[1:]), strict=True)
+        return cls(float(value))
 
-# dimension -> grade -> threshold; the DESIGN §4.6 defaults.
-DEFAULT_THRESHOLDS: dict[str, dict[str, Threshold]] = {
-    "weighted_minutes": {
-        "A": Threshold(60),
-        "B": Threshold(15),
-        "C": Threshold(3),
-        "D": Threshold(0.5),
-    },
-    "full_outage_minutes": {
-        "A": Threshold(30),
-        "B": Threshold(10),
-        "C": Threshold(2),
-        "D": Threshold(0, strict=True),
-    },
-    "affected_amount": {
-        "A": Threshold(50_000_000),
-        "B": Threshold(5_000_000),
-        "C": Threshold(500_000),
-        "D": Threshold(50_000),
-    },
-    "affected_transactions": {
-        "A": Threshold(100_000),
-        "B": Threshold(10_000),
-        "C": Threshold(1_000),
-        "D": Threshold(100),
-    },
-    "fund_loss": {
-        "A": Threshold(1_000_000),
-        "B": Threshold(100_000),
-        "C": Threshold(10_000),
-        "D": Threshold(0, strict=True),
-    },
-}
-DEFAULT_REGULATORY_FLOOR: dict[str, str] = {"major": "A", "extraordinary": "A", "larger": "B"}
+
+@dataclass(frozen=True)
+class GradingRules:
+    """dimension -> grade -> threshold, the regulatory floor, and how minutes are weighted."""
+
+    thresholds: dict[str, dict[str, Threshold]]
+    regulatory_floor: dict[str, str]
+    tier_weights: dict[int, float]
+    full_outage_ratio: float
 
 
 @dataclass(frozen=True)
@@ -78,17 +67,31 @@ class IncidentFacts:
 @dataclass(frozen=True)
 class Suggestion:
     grade: str
-    dimension: str | None
-    value: float | str | None
+    dimension: str | None = None
+    value: float | str | None = None
+    threshold: Threshold | None = None
 
     @property
     def reason(self) -> str:
+        """What decided it, e.g. `weighted_minutes 10.5 ≥ 3` or `regulatory_level larger`."""
         if self.dimension is None:
             return "no dimension reaches grade D"
-        return f"{self.dimension} = {self.value}"
+        if self.threshold is None:
+            return f"{self.dimension} {self.value}"
+        sign = ">" if self.threshold.strict else "≥"
+        return f"{self.dimension} {_plain(self.value)} {sign} {_plain(self.threshold.at)}"
 
 
-def dimension_values(facts: IncidentFacts, *, now: datetime) -> dict[str, float | None]:
+def _plain(value: float | str | None) -> str:
+    """12000.0 → 12000, 10.5 → 10.5, 1e7 → 10000000."""
+    if not isinstance(value, float):
+        return str(value)
+    return format(Decimal(repr(round(value, 3))).normalize(), "f")
+
+
+def dimension_values(
+    facts: IncidentFacts, rules: GradingRules, *, now: datetime
+) -> dict[str, float | None]:
     """Each numeric dimension's value; impact still running is counted up to `now`."""
     values: dict[str, float | None] = {
         "affected_amount": _number(facts.affected_amount),
@@ -100,32 +103,27 @@ def dimension_values(facts: IncidentFacts, *, now: datetime) -> dict[str, float 
     if facts.counts_toward_availability and facts.impact_ratio > 0:
         end = facts.impact_ended_at or now
         minutes = max((end - facts.impact_started_at).total_seconds(), 0.0) / 60
-        weight = TIER_WEIGHTS.get(facts.most_critical_tier, TIER_WEIGHTS[3])
+        weight = rules.tier_weights.get(facts.most_critical_tier, min(rules.tier_weights.values()))
         values["weighted_minutes"] = minutes * facts.impact_ratio * weight
-        values["full_outage_minutes"] = minutes if facts.impact_ratio >= FULL_OUTAGE_RATIO else 0.0
+        full = facts.impact_ratio >= rules.full_outage_ratio
+        values["full_outage_minutes"] = minutes if full else 0.0
     return values
 
 
-def suggest_grade(
-    facts: IncidentFacts,
-    *,
-    now: datetime,
-    thresholds: dict[str, dict[str, Threshold]] = DEFAULT_THRESHOLDS,
-    regulatory_floor: dict[str, str] = DEFAULT_REGULATORY_FLOOR,
-) -> Suggestion:
+def suggest_grade(facts: IncidentFacts, rules: GradingRules, *, now: datetime) -> Suggestion:
     """The most severe grade any dimension reaches, with the dimension that decided it."""
     if facts.cancelled:
-        return Suggestion("none", None, None)
-    values = dimension_values(facts, now=now)
+        return Suggestion("none")
+    values = dimension_values(facts, rules, now=now)
     for grade in INCIDENT_GRADES:
-        if regulatory_floor.get(facts.regulatory_level) == grade:
+        if rules.regulatory_floor.get(facts.regulatory_level) == grade:
             return Suggestion(grade, "regulatory_level", facts.regulatory_level)
-        for dimension, by_grade in thresholds.items():
+        for dimension, by_grade in rules.thresholds.items():
             value = values.get(dimension)
             threshold = by_grade.get(grade)
             if value is not None and threshold is not None and threshold.reached(value):
-                return Suggestion(grade, dimension, round(value, 3))
-    return Suggestion("none", None, None)
+                return Suggestion(grade, dimension, value, threshold)
+    return Suggestion("none")
 
 
 def _number(value: Decimal | int | None) -> float | None:

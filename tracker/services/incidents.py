@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from tracker.core.grading import IncidentFacts, Suggestion, suggest_grade
+from tracker.core.grading import GradingRules, IncidentFacts, Suggestion, suggest_grade
 from tracker.core.incidents import (
     FUTURE_TOLERANCE,
     TIME_FIELDS,
@@ -47,7 +47,12 @@ def _service_tiers() -> dict[str, int]:
 
 
 def _suggestion(
-    values: Mapping[str, Any], keys: Iterable[str], tiers: Mapping[str, int], *, now: datetime
+    values: Mapping[str, Any],
+    keys: Iterable[str],
+    tiers: Mapping[str, int],
+    *,
+    rules: GradingRules,
+    now: datetime,
 ) -> Suggestion:
     facts = IncidentFacts(
         impact_started_at=values["impact_started_at"],
@@ -61,15 +66,20 @@ def _suggestion(
         regulatory_level=values.get("regulatory_level", "none"),
         cancelled=values.get("status") == "cancelled",
     )
-    return suggest_grade(facts, now=now)
+    return suggest_grade(facts, rules, now=now)
 
 
 def incident_view(
-    incident: Incident, keys: list[str], tiers: Mapping[str, int], *, now: datetime
+    incident: Incident,
+    keys: list[str],
+    tiers: Mapping[str, int],
+    *,
+    rules: GradingRules,
+    now: datetime,
 ) -> IncidentOut:
     """The full read representation, with the suggestion computed as of `now`."""
     values = incident.__data__
-    suggestion = _suggestion(values, keys, tiers, now=now)
+    suggestion = _suggestion(values, keys, tiers, rules=rules, now=now)
     return IncidentOut.model_validate(
         {
             **values,
@@ -92,9 +102,9 @@ def _load(incident_id: int) -> Incident:
     return incident
 
 
-def get_incident(incident_id: int, *, now: datetime) -> IncidentOut:
+def get_incident(incident_id: int, *, rules: GradingRules, now: datetime) -> IncidentOut:
     incident = _load(incident_id)
-    return incident_view(incident, incident.service_keys(), _service_tiers(), now=now)
+    return incident_view(incident, incident.service_keys(), _service_tiers(), rules=rules, now=now)
 
 
 def _resolve_services(keys: list[str]) -> list[Service]:
@@ -128,6 +138,7 @@ def _check(
     keys: list[str],
     tiers: Mapping[str, int],
     *,
+    rules: GradingRules,
     now: datetime,
     grading: bool = True,
 ) -> None:
@@ -136,7 +147,7 @@ def _check(
     times = {field: values.get(field) for field in TIME_FIELDS}
     errors = time_errors(times, now=now) + status_errors(values["status"], times)
     if grading and not errors:
-        suggested = _suggestion(values, keys, tiers, now=now).grade
+        suggested = _suggestion(values, keys, tiers, rules=rules, now=now).grade
         errors += grade_reason_errors(values.get("grade"), suggested, values["grade_reason"])
     if errors:
         raise Invalid(errors)
@@ -149,16 +160,18 @@ def _link(incident: Incident, services: list[Service]) -> None:
     ).execute()
 
 
-def create_incident(data: IncidentCreate, *, actor: str, now: datetime) -> IncidentOut:
+def create_incident(
+    data: IncidentCreate, *, actor: str, rules: GradingRules, now: datetime
+) -> IncidentOut:
     values = _normalise(data.model_dump(exclude={"services"}))
     values["responsibility"] = [e.model_dump() for e in data.responsibility]
     with database.atomic():
         services = _resolve_services(data.services)
         tiers = _service_tiers()
-        _check(values, data.services, tiers, now=now)
+        _check(values, data.services, tiers, rules=rules, now=now)
         incident = Incident.create(**values, created_at=now, updated_at=now, created_by=actor)
         _link(incident, services)
-        view = incident_view(incident, sorted(data.services), tiers, now=now)
+        view = incident_view(incident, sorted(data.services), tiers, rules=rules, now=now)
         audit.record(
             "create",
             "incident",
@@ -172,7 +185,7 @@ def create_incident(data: IncidentCreate, *, actor: str, now: datetime) -> Incid
 
 
 def update_incident(
-    incident_id: int, patch: IncidentPatch, *, actor: str, now: datetime
+    incident_id: int, patch: IncidentPatch, *, actor: str, rules: GradingRules, now: datetime
 ) -> IncidentOut:
     """Apply the fields sent; every rule is re-checked against the merged record."""
     changes = patch.changes()
@@ -183,27 +196,29 @@ def update_incident(
         incident = _load(incident_id)
         tiers = _service_tiers()
         keys = incident.service_keys()
-        before = _stored(incident_view(incident, keys, tiers, now=now))
+        before = _stored(incident_view(incident, keys, tiers, rules=rules, now=now))
         merged = _normalise({**incident.__data__, **changes})
         services = _resolve_services(new_keys) if new_keys is not None else None
         keys = sorted(new_keys) if new_keys is not None else keys
-        _check(merged, keys, tiers, now=now, grading="grade" in changes)
+        _check(merged, keys, tiers, rules=rules, now=now, grading="grade" in changes)
         for name, value in merged.items():
             if name != "id":
                 setattr(incident, name, value)
         if services is not None:
             _link(incident, services)
-        view = incident_view(incident, keys, tiers, now=now)
+        view = incident_view(incident, keys, tiers, rules=rules, now=now)
         if audit.record_update(
             "incident", incident.id, before=before, after=_stored(view), actor=actor, now=now
         ):
             incident.updated_at = now
             incident.save()
-            view = incident_view(incident, keys, tiers, now=now)
+            view = incident_view(incident, keys, tiers, rules=rules, now=now)
     return view
 
 
-def list_incidents(query: IncidentQuery, *, now: datetime) -> Page[IncidentOut]:
+def list_incidents(
+    query: IncidentQuery, *, rules: GradingRules, now: datetime
+) -> Page[IncidentOut]:
     """Newest first by `detected_at`, filtered as asked."""
     rows = Incident.detected_between(query.since, query.until)
     if query.grade == "ungraded":
@@ -227,7 +242,7 @@ def list_incidents(query: IncidentQuery, *, now: datetime) -> Page[IncidentOut]:
     )
     keys = service_keys_by_incident([r.id for r in page.items])
     tiers = _service_tiers()
-    return page.map(lambda r: incident_view(r, keys.get(r.id, []), tiers, now=now))
+    return page.map(lambda r: incident_view(r, keys.get(r.id, []), tiers, rules=rules, now=now))
 
 
 def add_timeline_entry(
