@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import peewee
-from flask import Flask
+from flask import Flask, g
 from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledPostgresqlDatabase
 
@@ -85,7 +85,12 @@ def init_app(app: Flask) -> None:
     database.initialize(db)
     app.extensions["tracker.db"] = db
 
+    @app.before_request
+    def _note_connection() -> None:
+        g.tracker_db_was_open = not database.is_closed()
+
     @app.teardown_request
     def _close(_exc: BaseException | None) -> None:
-        if not database.is_closed():
+        # Close only what this request opened: a caller holding a connection keeps it.
+        if not g.get("tracker_db_was_open", False) and not database.is_closed():
             database.close()

@@ -9,6 +9,7 @@ from typing import Any
 
 import peewee
 
+from tracker.core.vocabulary import INCIDENT_GRADES
 from tracker.db import BaseModel
 
 
@@ -97,6 +98,29 @@ class Incident(BaseModel):
         if until is not None:
             query = query.where(cls.detected_at < until)
         return query
+
+    @classmethod
+    def impairing(cls, since: datetime, until: datetime) -> peewee.ModelSelect:
+        """Incidents that count toward availability (DESIGN §4.1) with impact in [since, until):
+        not cancelled, counted, ratio > 0, impaired from impact start to mitigation, else
+        resolution, else still."""
+        impact_end = peewee.fn.COALESCE(cls.mitigated_at, cls.resolved_at)
+        # An expression has no field to convert its operand: pass the stored form (naive UTC).
+        stored_since = cls.mitigated_at.db_value(since)
+        return cls.select().where(
+            (cls.status != "cancelled")
+            & (cls.counts_toward_availability == True)  # noqa: E712 (SQL, not Python)
+            & (cls.impact_ratio > 0)
+            & (cls.impact_started_at < until)
+            & (impact_end.is_null() | (impact_end > stored_since))
+        )
+
+    @classmethod
+    def graded_between(cls, since: datetime, until: datetime) -> peewee.ModelSelect:
+        """Incidents (grade A–D, not cancelled) detected in [since, until): what counts."""
+        return cls.detected_between(since, until).where(
+            (cls.status != "cancelled") & cls.grade.in_(INCIDENT_GRADES)
+        )
 
     @classmethod
     def affecting(cls, query: peewee.ModelSelect, service_key: str) -> peewee.ModelSelect:

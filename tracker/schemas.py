@@ -30,6 +30,7 @@ from tracker.core.vocabulary import (
     Status,
     Tier,
 )
+from tracker.core.windows import WINDOWS
 
 
 def _decimal_string(value: Any) -> Any:
@@ -355,3 +356,42 @@ class Problem(BaseModel):
 class Health(BaseModel):
     status: str
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+# ---- SLO -------------------------------------------------------------------------------------
+
+WindowName = Literal[WINDOWS]  # type: ignore[valid-type]
+
+
+class AvailabilityQuery(Input):
+    service: str = Field("all", max_length=63, description="A service key, or `all`")
+    window: WindowName | None = Field(None, description="A named window ending now")
+    since: QueryInstant | None = Field(None, description="Start of a range (instead of window)")
+    until: QueryInstant | None = Field(None, description="End of the range; default now")
+
+
+class ErrorBudgetOut(Output):
+    budget_seconds: float = Field(description="(1 − objective) × eligible time")
+    remaining_ratio: float | None = Field(description="1 − downtime / budget; negative: overspent")
+    burn_rate: float | None = Field(description="(downtime / eligible) / (1 − objective)")
+
+
+class YearOutlookOut(Output):
+    budget_minutes_left: float = Field(description="Budget minutes left this year")
+    required_availability: float | None = Field(
+        description="Availability the rest of the year needs to still meet the objective"
+    )
+
+
+class AvailabilityOut(Output):
+    service: str
+    window: WindowName | None
+    since: UtcTime
+    until: UtcTime
+    objective: float
+    availability: float | None = Field(description="1 − downtime / eligible; null: no data")
+    availability_display: str = Field(description="Truncated to 3 places, e.g. 99.998%")
+    downtime_seconds: float
+    eligible_seconds: float
+    error_budget: ErrorBudgetOut
+    year: YearOutlookOut | None = Field(description="For window ytd only")

@@ -1,0 +1,217 @@
+"""Availability, error budgets, incident counts and time-to-x as of `now`, read from the
+database and computed by the pure core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tracker.core.availability import AvailabilityResult, Impairment, Maintenance, availability
+from tracker.core.budget import Budget, YearOutlook, error_budget, year_outlook
+from tracker.core.counts import CountedIncident, GradeCount, count_incidents
+from tracker.core.display import percent
+from tracker.core.durations import DurationStats, Kind, TimedIncident, time_to_by_grade
+from tracker.core.incidents import attributed_weight
+from tracker.core.windows import window_bounds, year_bounds
+from tracker.errors import Invalid
+from tracker.models import Incident, MaintenanceWindow, Service
+from tracker.schemas import AvailabilityOut, ErrorBudgetOut, YearOutlookOut
+from tracker.services.catalog import get_service
+from tracker.services.maintenance import ALL, counts_as_maintenance
+from tracker.settings import Settings
+
+
+@dataclass(frozen=True)
+class AvailabilityReport:
+    """Availability of one scope over [since, until), with its error budget; for `ytd` also
+    the outlook for the rest of the year."""
+
+    service: str
+    window: str | None
+    since: datetime
+    until: datetime
+    objective: float
+    result: AvailabilityResult
+    budget: Budget
+    outlook: YearOutlook | None
+
+
+def objective_of(scope: str, settings: Settings) -> float:
+    """A service's own objective; `availability.objective` for `all`."""
+    if scope == ALL:
+        return settings.availability.objective
+    return get_service(scope).objective
+
+
+def _impairments(scope: str, since: datetime, until: datetime) -> list[Impairment]:
+    query = Incident.impairing(since, until)
+    if scope != ALL:
+        query = Incident.affecting(query, scope)
+    rows = query.select(
+        Incident.impact_started_at,
+        Incident.mitigated_at,
+        Incident.resolved_at,
+        Incident.impact_ratio,
+    )
+    return [
+        Impairment(r.impact_started_at, r.mitigated_at or r.resolved_at, r.impact_ratio)
+        for r in rows
+    ]
+
+
+def _maintenance(
+    scope: str, since: datetime, until: datetime, *, settings: Settings
+) -> list[Maintenance]:
+    """Valid maintenance for the scope: announced in time, covering `all` or the service."""
+    notice = settings.availability.maintenance_notice_hours
+    return [
+        Maintenance(w.starts_at, w.ends_at)
+        for w in MaintenanceWindow.overlapping(since, until)
+        if counts_as_maintenance(w, notice_hours=notice)
+        and (w.services == [ALL] or (scope != ALL and scope in w.services))
+    ]
+
+
+def availability_between(
+    scope: str,
+    *,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    settings: Settings,
+    window: str | None = None,
+) -> AvailabilityReport:
+    """Availability of `scope` over [since, min(until, now)); time yet to come is not counted."""
+    objective = objective_of(scope, settings)
+    until = min(until, now)
+    if until < since:
+        raise Invalid.one("until", "must not be before since")
+    result = availability(
+        _impairments(scope, since, until),
+        _maintenance(scope, since, until, settings=settings),
+        since=since,
+        until=until,
+        now=now,
+    )
+    budget = error_budget(result.downtime_seconds, result.eligible_seconds, objective)
+    outlook = (
+        _year_outlook(scope, result, objective, now=now, settings=settings)
+        if (window == "ytd")
+        else None
+    )
+    return AvailabilityReport(scope, window, since, until, objective, result, budget, outlook)
+
+
+def availability_in_window(
+    scope: str, window: str, *, now: datetime, settings: Settings
+) -> AvailabilityReport:
+    """Availability over a named window (DESIGN §2) ending now."""
+    since, until = window_bounds(window, as_of=now, zone=settings.zone)
+    return availability_between(
+        scope, since=since, until=until, now=now, settings=settings, window=window
+    )
+
+
+def availability_report(
+    scope: str,
+    *,
+    window: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime,
+    settings: Settings,
+) -> AvailabilityReport:
+    """Over a named window (default `ytd`), or over [since, until ?? now)."""
+    if since is None:
+        if until is not None:
+            raise Invalid.one("since", "is required with until")
+        return availability_in_window(scope, window or "ytd", now=now, settings=settings)
+    if window is not None:
+        raise Invalid.one("window", "give either window or since/until, not both")
+    return availability_between(scope, since=since, until=until or now, now=now, settings=settings)
+
+
+def _year_outlook(
+    scope: str,
+    so_far: AvailabilityResult,
+    objective: float,
+    *,
+    now: datetime,
+    settings: Settings,
+) -> YearOutlook:
+    """Budget minutes left this year and the availability the rest of the year needs."""
+    _, year_end = year_bounds(now.astimezone(settings.zone).year, settings.zone)
+    rest = availability(
+        [],
+        _maintenance(scope, now, year_end, settings=settings),
+        since=now,
+        until=year_end,
+        now=now,
+    )
+    return year_outlook(
+        so_far.downtime_seconds, so_far.eligible_seconds, rest.eligible_seconds, objective
+    )
+
+
+def scopes() -> list[str]:
+    """`all`, then every service key."""
+    return [ALL, *(s.key for s in Service.ordered())]
+
+
+def incident_counts(*, since: datetime, until: datetime) -> dict[str, GradeCount]:
+    """Attributed and distinct counts per grade (and AB), by `detected_at` in [since, until)."""
+    rows = Incident.graded_between(since, until).select(
+        Incident.detected_at, Incident.grade, Incident.status, Incident.responsibility
+    )
+    return count_incidents(
+        (
+            CountedIncident(r.detected_at, r.grade, r.status, attributed_weight(r.responsibility))
+            for r in rows
+        ),
+        since=since,
+        until=until,
+    )
+
+
+def time_to(*, since: datetime, until: datetime, kind: Kind) -> dict[str, DurationStats]:
+    """Count, p50 and p90 of time to detect, mitigate or resolve per grade, over incidents
+    detected in [since, until)."""
+    rows = Incident.graded_between(since, until).select(
+        Incident.grade,
+        Incident.detected_at,
+        Incident.impact_started_at,
+        Incident.mitigated_at,
+        Incident.resolved_at,
+    )
+    return time_to_by_grade(
+        (
+            TimedIncident(
+                r.grade, r.detected_at, r.impact_started_at, r.mitigated_at, r.resolved_at
+            )
+            for r in rows
+        ),
+        kind=kind,
+    )
+
+
+def availability_view(report: AvailabilityReport) -> AvailabilityOut:
+    """The API's representation of a report."""
+    result, budget, outlook = report.result, report.budget, report.outlook
+    return AvailabilityOut(
+        service=report.service,
+        window=report.window,
+        since=report.since,
+        until=report.until,
+        objective=report.objective,
+        availability=result.availability,
+        availability_display=percent(result.availability, lang="en"),
+        downtime_seconds=result.downtime_seconds,
+        eligible_seconds=result.eligible_seconds,
+        error_budget=ErrorBudgetOut.model_validate(budget),
+        year=None
+        if outlook is None
+        else YearOutlookOut(
+            budget_minutes_left=outlook.budget_minutes_left,
+            required_availability=outlook.required_availability_rest,
+        ),
+    )
