@@ -7,47 +7,24 @@ from tests.factories import incident_body, service_body
 PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
 
 
-def _malformed(api, client):
-    return client.post(
-        "/api/v1/services",
-        data=b"{not json",
-        headers={
-            "Authorization": f"Bearer {api.tokens['admin']}",
-            "Content-Type": "application/json",
-        },
-    )
+def _raw_post(data, content_type="application/json"):
+    """A POST of raw bytes, for bodies the JSON helper cannot send."""
 
+    def send(api, client):
+        headers = {"Authorization": f"Bearer {api.tokens['admin']}", "Content-Type": content_type}
+        return client.post("/api/v1/services", data=data, headers=headers)
 
-def _too_large(api, client):
-    return client.post(
-        "/api/v1/services",
-        data=b"{" + b" " * 5_000_000 + b"}",
-        headers={
-            "Authorization": f"Bearer {api.tokens['admin']}",
-            "Content-Type": "application/json",
-        },
-    )
-
-
-def _not_json(api, client):
-    return client.post(
-        "/api/v1/services",
-        data="key=x",
-        headers={
-            "Authorization": f"Bearer {api.tokens['admin']}",
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-    )
+    return send
 
 
 ERROR_SOURCES = {
-    400: _malformed,
+    400: _raw_post(b"{not json"),
     401: lambda api, client: api.get("/incidents", role=None),
     403: lambda api, client: api.post("/services", service_body("x"), role="viewer"),
     404: lambda api, client: api.get("/incidents/999"),
     409: lambda api, client: api.post("/services", service_body("gateway")),
-    413: _too_large,
-    415: _not_json,
+    413: _raw_post(b"{" + b" " * 5_000_000 + b"}"),
+    415: _raw_post("key=x", "application/x-www-form-urlencoded"),
     422: lambda api, client: api.post("/incidents", incident_body(impact_ratio=2)),
 }
 
