@@ -14,12 +14,12 @@ import click
 from flask import Flask
 from pydantic import BaseModel, ValidationError
 
-from tracker.api.problems import validation_errors
 from tracker.api.routing import to_json
 from tracker.clock import utcnow
 from tracker.core.vocabulary import GRADES, ROLES, STATUSES
 from tracker.db import database
 from tracker.errors import FieldError, TrackerError
+from tracker.schemas import validation_errors
 from tracker.settings import SettingsError, load_settings
 
 EXIT_INVALID = 2
@@ -276,3 +276,56 @@ def incidents_show(incident_id: int, as_json: bool) -> None:
         click.echo(f"{name:>27}: {value}")
     for entry in timeline:
         click.echo(f"  {entry.at.astimezone(zone):%Y-%m-%d %H:%M}  {entry.author}: {entry.text}")
+
+
+# ---- payments --------------------------------------------------------------------------------
+
+
+@main.group()
+def payments() -> None:
+    """Payment outcome counts."""
+
+
+@payments.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--quiet", is_flag=True, help="No progress bar")
+def payments_import(path: str, quiet: bool) -> None:
+    """Import a CSV of per-minute counts or of transactions (the header says which).
+
+    Counts: minute,direction,channel,scope,outcome,count[,amount]. Transactions:
+    order_id,attempt,created_at,direction,channel,status,reason_code,amount,is_final, classified
+    by config/outcomes.toml. A bad line stops the import and stores nothing; importing a file
+    again replaces its minutes instead of adding them twice.
+    """
+    from tqdm import tqdm
+
+    from tracker.services.payment_import import import_csv
+
+    stream = click.open_file(path, "rb")
+    size = None if path == "-" else Path(path).stat().st_size
+    bar = tqdm(
+        total=size,
+        unit="B",
+        unit_scale=True,
+        desc=Path(path).name,
+        disable=quiet,
+        file=sys.stderr,
+        leave=False,
+    )
+    with _app() as app, stream, bar:
+        settings = app.extensions["tracker.settings"]
+        summary = import_csv(
+            stream,
+            name=path,
+            zone=settings.zone,
+            outcomes=settings.outcomes.outcome_map(),
+            actor=_actor(),
+            now=utcnow(),
+            progress=bar.update,
+        )
+    click.echo(f"{path}: {summary.rows} {summary.shape} rows → {summary.buckets} minute buckets")
+    for code, rows in summary.unmapped_codes.most_common():
+        click.echo(
+            f"  unmapped reason code {code}: {rows} rows counted as {settings.outcomes.default}",
+            err=True,
+        )

@@ -50,7 +50,9 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000) -> peewee.Database:
     return PooledPostgresqlDatabase(params.pop("database"), **params)
 
 
-def is_postgres(db: peewee.Database) -> bool:
+def is_postgres(db: peewee.Database | peewee.DatabaseProxy) -> bool:
+    if isinstance(db, peewee.DatabaseProxy):
+        db = db.obj
     return isinstance(db, peewee.PostgresqlDatabase)
 
 

@@ -47,6 +47,11 @@ class Conflict(TrackerError):
     title = "Conflict"
 
 
+class BatchTooLarge(TrackerError):
+    status = 413
+    title = "Payload too large"
+
+
 class UnsupportedMediaType(TrackerError):
     status = 415
     title = "Unsupported media type"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -247,6 +247,107 @@ class ApiToken(BaseModel):
         return cls.get_or_none((cls.token_hash == token_hash) & cls.revoked_at.is_null())
 
 
+class PaymentCount(BaseModel):
+    """One minute bucket of payment outcomes; written again, a key is replaced."""
+
+    minute = UTCDateTimeField()
+    direction = peewee.CharField(max_length=8)
+    channel = peewee.CharField(max_length=64)
+    scope = peewee.CharField(max_length=16)
+    outcome = peewee.CharField(max_length=16)
+    count = peewee.BigIntegerField()
+    amount = MoneyField(null=True)
+
+    class Meta:
+        indexes = ((("minute", "direction", "channel", "scope", "outcome"), True),)
+
+    KEY = ("minute", "direction", "channel", "scope", "outcome")
+
+    @classmethod
+    def outcome_totals(
+        cls, *, direction: str, scope: str, channel: str | None, since: datetime, until: datetime
+    ) -> dict[str, int]:
+        """Σ count per outcome over buckets starting in [since, until)."""
+        query = cls.select(cls.outcome, peewee.fn.SUM(cls.count)).where(
+            (cls.direction == direction)
+            & (cls.scope == scope)
+            & (cls.minute >= since)
+            & (cls.minute < until)
+        )
+        if channel is not None:
+            query = query.where(cls.channel == channel)
+        return {outcome: int(total) for outcome, total in query.group_by(cls.outcome).tuples()}
+
+    @classmethod
+    def existing(
+        cls, direction: str, channel: str, scope: str, since: datetime, until: datetime
+    ) -> peewee.ModelSelect:
+        """Buckets of one series with minutes in [since, until]."""
+        return cls.select(cls.minute, cls.outcome, cls.count, cls.amount).where(
+            (cls.direction == direction)
+            & (cls.channel == channel)
+            & (cls.scope == scope)
+            & (cls.minute >= since)
+            & (cls.minute <= until)
+        )
+
+
+class PaymentDaily(BaseModel):
+    """Σ of the minute buckets of one local day (in the zone the totals were built for)."""
+
+    day = peewee.DateField()
+    direction = peewee.CharField(max_length=8)
+    channel = peewee.CharField(max_length=64)
+    scope = peewee.CharField(max_length=16)
+    outcome = peewee.CharField(max_length=16)
+    count = peewee.BigIntegerField()
+    amount = MoneyField()
+
+    class Meta:
+        indexes = ((("day", "direction", "channel", "scope", "outcome"), True),)
+
+    @classmethod
+    def outcome_totals(
+        cls, *, direction: str, scope: str, channel: str | None, first: date, end: date
+    ) -> dict[str, int]:
+        """Σ count per outcome over local days [first, end)."""
+        query = cls.select(cls.outcome, peewee.fn.SUM(cls.count)).where(
+            (cls.direction == direction)
+            & (cls.scope == scope)
+            & (cls.day >= first)
+            & (cls.day < end)
+        )
+        if channel is not None:
+            query = query.where(cls.channel == channel)
+        return {outcome: int(total) for outcome, total in query.group_by(cls.outcome).tuples()}
+
+
+class PaymentStage(BaseModel):
+    """A temporary table where a transactions import adds up its buckets (never migrated)."""
+
+    minute = UTCDateTimeField()
+    direction = peewee.CharField(max_length=8)
+    channel = peewee.CharField(max_length=64)
+    scope = peewee.CharField(max_length=16)
+    outcome = peewee.CharField(max_length=16)
+    count = peewee.BigIntegerField()
+    amount = MoneyField()
+
+    class Meta:
+        indexes = ((("minute", "direction", "channel", "scope", "outcome"), True),)
+
+    @classmethod
+    def page_after(cls, last_id: int, size: int) -> list[PaymentStage]:
+        return list(cls.select().where(cls.id > last_id).order_by(cls.id).limit(size))
+
+
+class State(BaseModel):
+    """Small facts about the stored data, e.g. the zone the daily totals were cut in."""
+
+    key = peewee.CharField(max_length=64, primary_key=True)
+    value = peewee.TextField()
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     Service,
     Incident,
@@ -255,4 +356,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     AuditRecord,
     MaintenanceWindow,
     ApiToken,
+    PaymentCount,
+    PaymentDaily,
+    State,
 )

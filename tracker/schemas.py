@@ -3,6 +3,7 @@ OpenAPI document is generated from these."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -16,7 +17,10 @@ from pydantic import (
     Field,
     HttpUrl,
     PlainSerializer,
+    ValidationError,
+    ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from tracker.core.incidents import SHARE_TOLERANCE
@@ -25,12 +29,14 @@ from tracker.core.vocabulary import (
     SERVICE_KEY_PATTERN,
     DetectionSource,
     Grade,
+    Outcome,
     RegulatoryLevel,
     RootCause,
     Status,
     Tier,
 )
 from tracker.core.windows import WINDOWS
+from tracker.errors import BatchTooLarge, FieldError
 
 
 def _decimal_string(value: Any) -> Any:
@@ -67,6 +73,27 @@ def format_utc(value: datetime) -> str:
 UtcTime = Annotated[datetime, PlainSerializer(format_utc, return_type=str, when_used="json")]
 Instant = Annotated[AwareDatetime, Field(examples=["2024-07-23T10:04:00+08:00"])]
 ServiceKey = Annotated[str, Field(pattern=SERVICE_KEY_PATTERN, examples=["payment-gateway"])]
+
+
+def field_path(loc: Sequence[Any], prefix: str = "") -> str:
+    """pydantic's location as `counts[3].minute`."""
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def validation_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
+    """pydantic's errors as field errors: paths like `counts[3].minute`, plain messages."""
+    errors = []
+    for error in exc.errors(include_url=False):
+        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+        message = message.removeprefix("Value error, ")
+        errors.append(FieldError(field_path(error["loc"], prefix), message))
+    return errors
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -315,7 +342,9 @@ class IncidentQuery(PageQuery):
     q: str | None = Field(None, min_length=1, max_length=200, description="Search text")
 
 
-AuditEntity = Literal["service", "incident", "timeline_entry", "maintenance_window", "token"]
+AuditEntity = Literal[
+    "service", "incident", "timeline_entry", "maintenance_window", "token", "payment_import"
+]
 
 
 class AuditQuery(PageQuery):
@@ -395,3 +424,70 @@ class AvailabilityOut(Output):
     eligible_seconds: float
     error_budget: ErrorBudgetOut
     year: YearOutlookOut | None = Field(description="For window ytd only")
+
+
+# ---- payments --------------------------------------------------------------------------------
+
+Direction = Literal["pay_in", "pay_out"]
+PaymentScope = Literal["final", "first_attempt"]
+Channel = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", examples=["unionpay"])]
+
+
+def _whole_minute(value: datetime) -> datetime:
+    if value.second or value.microsecond:
+        raise ValueError("must be the start of a whole minute (seconds = 0)")
+    return value.astimezone(UTC)
+
+
+class PaymentCountIn(Input):
+    minute: Annotated[Instant, AfterValidator(_whole_minute)] = Field(
+        description="Bucket start, a whole minute"
+    )
+    direction: Direction
+    channel: Channel
+    scope: PaymentScope = Field(description="final = the order's outcome; first_attempt")
+    outcome: Outcome
+    count: int = Field(ge=0, le=2**62)
+    amount: Amount | None = None
+
+
+class PaymentCountBatch(Input):
+    counts: list[PaymentCountIn] = Field(description="At most payments.max_batch_rows rows")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_too_many(cls, data: Any, info: ValidationInfo) -> Any:
+        """Refuse an oversized batch before validating its rows (a 413, not a 422)."""
+        limit = (info.context or {}).get("max_rows")
+        rows = data.get("counts") if isinstance(data, dict) else None
+        if limit is not None and isinstance(rows, list) and len(rows) > limit:
+            raise BatchTooLarge(f"{len(rows)} rows in one batch; send at most {limit}")
+        return data
+
+
+class Upserted(BaseModel):
+    upserted: int
+
+
+class RateQuery(Input):
+    window: WindowName | None = Field(None, description="A named window ending now")
+    since: QueryInstant | None = Field(None, description="Start of a range (instead of window)")
+    until: QueryInstant | None = Field(None, description="End of the range; default now")
+    channel: Channel | Literal["all"] = "all"
+
+
+class RateOut(BaseModel):
+    rate: str
+    label: str
+    label_en: str
+    value: float | None = Field(description="numerator / denominator; null: no data")
+    display: str = Field(description="Truncated to 3 places, e.g. 99.994%")
+    numerator: int
+    denominator: int
+
+
+class RatesOut(BaseModel):
+    since: UtcTime
+    until: UtcTime
+    channel: str
+    items: list[RateOut]

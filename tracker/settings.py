@@ -17,14 +17,20 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tracker.core.grading import DIMENSIONS, GradingRules, Threshold
-from tracker.core.vocabulary import RegulatoryLevel
+from tracker.core.rates import RateDefinition
+from tracker.core.transactions import OutcomeMap
+from tracker.core.vocabulary import Outcome, RegulatoryLevel
 
 Dimension = Literal[DIMENSIONS]  # type: ignore[valid-type]
 
 SHIPPED_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 SHIPPED_SETTINGS = SHIPPED_CONFIG_DIR / "tracker.toml"
 # Tables that ship in files of their own, each read as one section of the settings.
-SHIPPED_SECTIONS = {"grading": SHIPPED_CONFIG_DIR / "grading.toml"}
+SHIPPED_SECTIONS = {
+    "grading": SHIPPED_CONFIG_DIR / "grading.toml",
+    "payments": SHIPPED_CONFIG_DIR / "payments.toml",
+    "outcomes": SHIPPED_CONFIG_DIR / "outcomes.toml",
+}
 ENV_PREFIX = "TRACKER_"
 ENV_CONFIG_FILE = "TRACKER_CONFIG"
 
@@ -91,6 +97,51 @@ class GradingSettings(_Section):
         )
 
 
+class RateSettings(_Section):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    label_zh: str = Field(min_length=1)
+    label_en: str = Field(min_length=1)
+    direction: Literal["pay_in", "pay_out"]
+    scope: Literal["final", "first_attempt"]
+    excludes: list[Outcome]
+
+
+class PaymentSettings(_Section):
+    max_batch_rows: int = Field(ge=1, le=1_000_000, description="Largest payment-count batch")
+    rates: list[RateSettings] = Field(min_length=1, description="Success-rate definitions")
+
+    @field_validator("rates")
+    @classmethod
+    def _unique_names(cls, rates: list[RateSettings]) -> list[RateSettings]:
+        names = [r.name for r in rates]
+        if len(set(names)) != len(names):
+            raise ValueError("two rates share a name")
+        return rates
+
+    def definitions(self) -> list[RateDefinition]:
+        return [
+            RateDefinition(
+                r.name, r.label_zh, r.label_en, r.direction, r.scope, frozenset(r.excludes)
+            )
+            for r in self.rates
+        ]
+
+
+class OutcomeSettings(_Section):
+    default: Outcome = Field(description="Outcome of a failure whose reason code is unmapped")
+    statuses: dict[str, Outcome | Literal["by_reason"]] = Field(
+        description="Transaction status → outcome, or `by_reason` to use the reason code"
+    )
+    codes: dict[str, Outcome] = Field(description="Failure reason code → outcome")
+
+    def outcome_map(self) -> OutcomeMap:
+        return OutcomeMap(
+            statuses={k.lower(): v for k, v in self.statuses.items()},
+            codes={k.upper(): v for k, v in self.codes.items()},
+            default=self.default,
+        )
+
+
 class Settings(_Section):
     database_url: str = Field(
         description="peewee database URL; empty means SQLite at `<data_dir>/tracker.db`"
@@ -104,6 +155,8 @@ class Settings(_Section):
     database: DatabaseSettings
     availability: AvailabilitySettings
     grading: GradingSettings
+    payments: PaymentSettings
+    outcomes: OutcomeSettings
 
     @field_validator("timezone")
     @classmethod
@@ -242,7 +295,7 @@ def _dotted_keys(data: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
 
 
 def _is_table(info: Any) -> bool:
-    return getattr(info.annotation, "__origin__", None) is dict
+    return getattr(info.annotation, "__origin__", None) in (dict, list)
 
 
 def _shipped() -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from tracker.api import auth, catalog, incidents, problems, records, slo  # noqa: F401  (routes)
+from tracker.api import auth, catalog, incidents, payments, problems, records, slo  # noqa: F401
 from tracker.api.blueprint import api
 from tracker.api.health import health
 from tracker.api.routing import install

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
 from flask import Flask, Response
-from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from tracker.db import DATABASE_DOWN
@@ -50,26 +48,6 @@ def problem(
     return Response(
         json.dumps(body, ensure_ascii=False), status=status, mimetype=MEDIA_TYPE, headers=headers
     )
-
-
-def field_path(loc: Sequence[Any], prefix: str = "") -> str:
-    """pydantic's location as `counts[3].minute`."""
-    path = prefix
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "body"
-
-
-def validation_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
-    errors = []
-    for error in exc.errors(include_url=False):
-        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
-        message = message.removeprefix("Value error, ")
-        errors.append(FieldError(field_path(error["loc"], prefix), message))
-    return errors
 
 
 def init_app(app: Flask) -> None:

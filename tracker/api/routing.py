@@ -21,9 +21,9 @@ from spectree import Response as SpecResponse
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 
 from tracker import __version__
-from tracker.api.problems import MEDIA_TYPE, validation_errors
+from tracker.api.problems import MEDIA_TYPE
 from tracker.errors import BadRequest, Forbidden, Invalid, UnsupportedMediaType
-from tracker.schemas import Problem
+from tracker.schemas import Problem, validation_errors
 from tracker.services.paging import Page
 from tracker.services.tokens import may
 
@@ -39,6 +39,7 @@ class EndpointSpec:
     resp: type[Any] | None = None
     status: int = 200
     tags: tuple[str, ...] = field(default_factory=tuple)
+    context: Callable[[], dict[str, Any]] | None = None
 
 
 def endpoint(
@@ -49,17 +50,20 @@ def endpoint(
     resp: type[Any] | None = None,
     status: int = 200,
     tags: tuple[str, ...] = (),
+    context: Callable[[], dict[str, Any]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a view: the right it needs, its query and body models, its response model."""
+    """Declare a view: the right it needs, its query and body models, its response model, and
+    what the body's validators may read from the app (`context`)."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        view.endpoint_spec = EndpointSpec(right, query, body, resp, status, tags)  # type: ignore[attr-defined]
+        spec = EndpointSpec(right, query, body, resp, status, tags, context)
+        view.endpoint_spec = spec  # type: ignore[attr-defined]
         return view
 
     return decorate
 
 
-def parse_body(model: type[BaseModel]) -> BaseModel:
+def parse_body(model: type[BaseModel], context: dict[str, Any] | None = None) -> BaseModel:
     mimetype = request.mimetype or ""
     if mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(
@@ -75,7 +79,7 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise Invalid(validation_errors(exc)) from None
 
@@ -125,7 +129,7 @@ def _adapter(view: Callable[..., Any], spec: EndpointSpec) -> Callable[..., Resp
         if spec.query is not None:
             kwargs["query"] = parse_query(spec.query)
         if spec.body is not None:
-            kwargs["body"] = parse_body(spec.body)
+            kwargs["body"] = parse_body(spec.body, spec.context() if spec.context else None)
         return respond(view(**kwargs), spec.status)
 
     return handle

@@ -23,6 +23,9 @@ DetectionSource = Literal[
 ]
 RegulatoryLevel = Literal["none", "general", "larger", "major", "extraordinary"]
 Role = Literal["viewer", "ingest", "responder", "admin"]
+Outcome = Literal[
+    "success", "user", "merchant", "risk", "bank_decline", "channel", "system", "pending", "invalid"
+]
 Tier = Literal[1, 2, 3]
 
 STATUSES: tuple[str, ...] = get_args(Status)
@@ -32,6 +35,7 @@ ROOT_CAUSES: tuple[str, ...] = get_args(RootCause)
 DETECTION_SOURCES: tuple[str, ...] = get_args(DetectionSource)
 REGULATORY_LEVELS: tuple[str, ...] = get_args(RegulatoryLevel)
 ROLES: tuple[str, ...] = get_args(Role)
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 # Most severe first; `none` (an event that is not an incident) ranks below D.
 SEVERITY: dict[str, int] = {"A": 4, "B": 3, "C": 2, "D": 1, "none": 0}

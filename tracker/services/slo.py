@@ -12,7 +12,7 @@ from tracker.core.counts import CountedIncident, GradeCount, count_incidents
 from tracker.core.display import percent
 from tracker.core.durations import DurationStats, Kind, TimedIncident, time_to_by_grade
 from tracker.core.incidents import attributed_weight
-from tracker.core.windows import window_bounds, year_bounds
+from tracker.core.windows import resolve_range, window_bounds, year_bounds
 from tracker.errors import Invalid
 from tracker.models import Incident, MaintenanceWindow, Service
 from tracker.schemas import AvailabilityOut, ErrorBudgetOut, YearOutlookOut
@@ -122,13 +122,12 @@ def availability_report(
     settings: Settings,
 ) -> AvailabilityReport:
     """Over a named window (default `ytd`), or over [since, until ?? now)."""
-    if since is None:
-        if until is not None:
-            raise Invalid.one("since", "is required with until")
-        return availability_in_window(scope, window or "ytd", now=now, settings=settings)
-    if window is not None:
-        raise Invalid.one("window", "give either window or since/until, not both")
-    return availability_between(scope, since=since, until=until or now, now=now, settings=settings)
+    since, until, window = resolve_range(
+        window=window, since=since, until=until, now=now, zone=settings.zone, default="ytd"
+    )
+    return availability_between(
+        scope, since=since, until=until, now=now, settings=settings, window=window
+    )
 
 
 def _year_outlook(

@@ -1,0 +1,156 @@
+"""`tracker payments import`: both CSV shapes, all or nothing, never counted twice."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.factories import stored_counts
+from tracker.cli import main
+from tracker.services import payment_import
+
+COUNTS = """minute,direction,channel,scope,outcome,count,amount
+2024-07-23T10:04:00+08:00,pay_in,unionpay,final,success,999,99900.00
+2024-07-23T10:04:00+08:00,pay_in,unionpay,final,system,1,100.00
+2024-07-23T10:05:00+08:00,pay_out,icbc,final,success,50,
+"""
+TRANSACTIONS = """order_id,attempt,created_at,direction,channel,status,reason_code,amount,is_final
+o1,1,2024-07-23T10:04:05+08:00,pay_in,unionpay,success,,100.00,true
+o2,1,2024-07-23T10:04:59+08:00,pay_in,unionpay,failed,CHANNEL_TIMEOUT,50.00,false
+o2,2,2024-07-23T10:05:10+08:00,pay_in,nucc,success,,50.00,true
+o3,1,2024-07-23T10:06:00+08:00,pay_in,unionpay,failed,insufficient_funds,10.00,true
+o4,1,2024-07-23T10:07:00+08:00,pay_in,unionpay,failed,NEW_CODE_42,10.00,true
+"""
+WEEK = {"since": "2024-07-22T00:00:00+08:00", "until": "2024-07-29T00:00:00+08:00"}
+
+
+def _import(runner, tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return runner.invoke(main, ["payments", "import", str(path), "--quiet"])
+
+
+def _rates(api):
+    items = api.get("/payments/rates", **WEEK).get_json()["items"]
+    return {i["rate"]: (i["numerator"], i["denominator"]) for i in items}
+
+
+def test_a_counts_file_imports(runner, api, tmp_path):
+    result = _import(runner, tmp_path, COUNTS)
+    assert result.exit_code == 0, result.output
+    assert _rates(api)["pay_in_effective"] == (999, 1000)
+    assert _rates(api)["pay_out_effective"] == (50, 50)
+
+
+def test_importing_the_same_file_twice_never_double_counts(runner, api, tmp_path):
+    _import(runner, tmp_path, COUNTS)
+    _import(runner, tmp_path, TRANSACTIONS, "tx.csv")
+    before = _rates(api)
+    assert _import(runner, tmp_path, COUNTS).exit_code == 0
+    assert _import(runner, tmp_path, TRANSACTIONS, "tx.csv").exit_code == 0
+    assert _rates(api) == before
+
+
+def test_transactions_feed_first_attempt_and_final_scopes(runner, api, tmp_path):
+    assert _import(runner, tmp_path, TRANSACTIONS).exit_code == 0
+    rates = _rates(api)
+    # final: o1, o2 (nucc) succeed; o3 is the user's doing; o4's unmapped code counts as ours
+    assert rates["pay_in_effective"] == (2, 3)
+    # first attempts: o1 succeeds, o2 times out, o3 user, o4 system: success / all
+    assert rates["first_attempt"] == (1, 4)
+
+
+def test_unmapped_reason_codes_are_reported(runner, tmp_path):
+    result = _import(runner, tmp_path, TRANSACTIONS)
+    assert "unmapped reason code NEW_CODE_42: 1 rows counted as system" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field"),
+    [
+        (COUNTS + "2024-07-23T10:06:00+08:00,pay_in,unionpay,final,success,-1,\n", 5, "count"),
+        (COUNTS + "2024-07-23T10:06:30+08:00,pay_in,unionpay,final,success,1,\n", 5, "minute"),
+        (COUNTS + "2024-07-23T10:06:00+08:00,pay_in,unionpay,final,success\n", 5, "row"),
+        (COUNTS.replace("99900.00", "12.345"), 2, "amount"),
+        (
+            TRANSACTIONS + "o9,1,2024-07-23T10:09:00,pay_in,unionpay,success,,1.00,true\n",
+            7,
+            "created_at",
+        ),
+        (
+            TRANSACTIONS + "o9,1,2024-07-23T10:09:00+08:00,pay_in,unionpay,lost,,1.00,true\n",
+            7,
+            "status",
+        ),
+        (
+            TRANSACTIONS + "o9,0,2024-07-23T10:09:00+08:00,pay_in,unionpay,success,,1.00,true\n",
+            7,
+            "attempt",
+        ),
+        ("minute,direction,colour\n", 1, "header"),
+    ],
+    ids=[
+        "negative count",
+        "not a whole minute",
+        "short row",
+        "three decimals",
+        "naive time",
+        "unknown status",
+        "attempt zero",
+        "unknown header",
+    ],
+)
+def test_a_bad_line_stops_the_import_naming_it_and_stores_nothing(
+    app, runner, tmp_path, text, line, field
+):
+    before = stored_counts(app)
+    result = _import(runner, tmp_path, text)
+    assert result.exit_code == 2
+    assert f"line {line}, field {field}" in result.output
+    assert stored_counts(app) == before
+
+
+def test_a_bad_line_after_many_good_chunks_still_stores_nothing(app, runner, tmp_path, monkeypatch):
+    monkeypatch.setattr(payment_import, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(payment_import, "STAGE_FLUSH_BUCKETS", 1)
+    before = stored_counts(app)
+    bad = TRANSACTIONS + "o9,1,2024-07-23T10:09:00+08:00,pay_in,unionpay,success,,-1,true\n"
+    assert _import(runner, tmp_path, bad).exit_code == 2
+    assert stored_counts(app) == before
+
+
+def test_small_chunks_give_the_same_result_as_one(app, runner, api, tmp_path, monkeypatch):
+    _import(runner, tmp_path, TRANSACTIONS)
+    whole = _rates(api)
+    monkeypatch.setattr(payment_import, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(payment_import, "STAGE_FLUSH_BUCKETS", 1)
+    _import(runner, tmp_path, TRANSACTIONS)
+    assert _rates(api) == whole
+
+
+def test_a_byte_order_mark_and_crlf_are_fine(runner, api, tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + COUNTS.replace("\n", "\r\n").encode())
+    assert runner.invoke(main, ["payments", "import", str(path), "--quiet"]).exit_code == 0
+    assert _rates(api)["pay_in_effective"] == (999, 1000)
+
+
+def test_an_import_is_audited(runner, api, tmp_path):
+    _import(runner, tmp_path, COUNTS)
+    record = api.get("/audit", entity="payment_import").get_json()["items"][0]
+    assert (record["after"]["shape"], record["after"]["rows"]) == ("counts", 3)
+
+
+cells = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(st.lists(cells, min_size=1, max_size=8), max_size=5))
+def test_arbitrary_rows_are_imported_or_refused_never_half(app, runner, tmp_path, rows):
+    text = COUNTS + "\n".join(",".join(row) for row in rows)
+    before = stored_counts(app)
+    result = _import(runner, tmp_path, text)
+    assert result.exit_code in (0, 2), result.output
+    if result.exit_code == 2:
+        assert stored_counts(app) == before

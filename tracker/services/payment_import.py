@@ -1,0 +1,305 @@
+"""`tracker payments import`: CSV files of counts or of transactions, streamed in bounded
+memory, all or nothing, and safe to import twice (buckets are replaced, never added twice)."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
+
+from peewee import EXCLUDED
+from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError
+
+from tracker.core.transactions import OutcomeMap
+from tracker.db import database, exclusive
+from tracker.errors import FieldError, Invalid
+from tracker.models import PaymentStage
+from tracker.schemas import Amount, Channel, Direction, Input, PaymentCountIn, validation_errors
+from tracker.services import audit
+from tracker.services.payments import LOCK, Bucket, upsert_buckets
+
+COUNTS_COLUMNS = ("minute", "direction", "channel", "scope", "outcome", "count")
+COUNTS_OPTIONAL = ("amount",)
+TRANSACTION_COLUMNS = (
+    "order_id",
+    "attempt",
+    "created_at",
+    "direction",
+    "channel",
+    "status",
+    "reason_code",
+    "amount",
+    "is_final",
+)
+CHUNK_ROWS = 5000  # rows validated and written at a time
+STAGE_FLUSH_BUCKETS = 20_000  # transaction buckets held in memory before adding them up in SQL
+PROGRESS_EVERY = 2000  # lines between progress reports
+
+
+class Transaction(Input):
+    order_id: str = Field(min_length=1, max_length=128)
+    attempt: int = Field(ge=1, le=1000)
+    created_at: AwareDatetime
+    direction: Direction
+    channel: Channel
+    status: str = Field(min_length=1, max_length=32)
+    reason_code: str = Field("", max_length=64)
+    amount: Amount
+    is_final: bool
+
+
+@dataclass
+class ImportSummary:
+    shape: str
+    rows: int = 0
+    buckets: int = 0
+    unmapped_codes: Counter[str] = field(default_factory=Counter)
+
+
+class ImportFailed(Invalid):
+    """A bad line: nothing from the file was stored."""
+
+    def __init__(self, name: str, line: int, errors: list[FieldError]) -> None:
+        first = errors[0]
+        super().__init__(
+            [FieldError(f"line {line}: {e.field}", e.message) for e in errors],
+            detail=f"{name}, line {line}, field {first.field}: {first.message}; nothing imported",
+        )
+        self.line = line
+
+
+def import_csv(
+    stream: BinaryIO,
+    *,
+    name: str,
+    zone: ZoneInfo,
+    outcomes: OutcomeMap,
+    actor: str,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Import one CSV file (its header says which shape) in one transaction."""
+    reader = csv.reader(_lines(stream, name, progress))
+    try:
+        header = [column.strip().lower() for column in next(reader, [])]
+    except csv.Error as exc:
+        raise ImportFailed(name, 1, [FieldError("header", f"not valid CSV: {exc}")]) from None
+    with exclusive(database, LOCK):
+        if _is_shape(header, COUNTS_COLUMNS, COUNTS_OPTIONAL):
+            summary = _import_counts(reader, header, name=name, zone=zone)
+        elif _is_shape(header, TRANSACTION_COLUMNS):
+            summary = _import_transactions(reader, header, name=name, zone=zone, outcomes=outcomes)
+        else:
+            raise ImportFailed(name, 1, [FieldError("header", _header_help(header))])
+        audit.record(
+            "import",
+            "payment_import",
+            name[-64:],
+            before=None,
+            after={
+                "file": name,
+                "shape": summary.shape,
+                "rows": summary.rows,
+                "buckets": summary.buckets,
+                "unmapped_codes": dict(summary.unmapped_codes),
+            },
+            actor=actor,
+            now=now,
+        )
+    return summary
+
+
+def _is_shape(header: list[str], required: tuple[str, ...], optional: tuple[str, ...] = ()) -> bool:
+    return set(required) <= set(header) <= set(required) | set(optional)
+
+
+def _header_help(header: list[str]) -> str:
+    return (
+        f"unknown columns {','.join(header) or '(empty file)'}; expected "
+        f"{','.join(COUNTS_COLUMNS)}[,amount] or {','.join(TRANSACTION_COLUMNS)}"
+    )
+
+
+def _lines(stream: BinaryIO, name: str, progress: Callable[[int], None] | None) -> Iterator[str]:
+    """Decoded lines (UTF-8, a leading BOM dropped), reporting bytes read as it goes."""
+    pending = 0
+    for number, raw in enumerate(stream, start=1):
+        try:
+            text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ImportFailed(
+                name, number, [FieldError("encoding", f"not UTF-8 ({exc.reason})")]
+            ) from None
+        pending += len(raw)
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(pending)
+            pending = 0
+        yield text
+    if progress is not None and pending:
+        progress(pending)
+
+
+def _rows(
+    reader: Iterator[list[str]], header: list[str], name: str
+) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    """Chunks of (line number, row as a dict), with short or long rows refused."""
+    chunk: list[tuple[int, dict[str, str]]] = []
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            line = reader.line_num  # type: ignore[attr-defined]
+            raise ImportFailed(name, line, [FieldError("row", f"not valid CSV: {exc}")]) from None
+        line = reader.line_num  # type: ignore[attr-defined]
+        if not values or (len(values) == 1 and not values[0].strip()):
+            continue
+        if len(values) != len(header):
+            raise ImportFailed(
+                name,
+                line,
+                [FieldError("row", f"has {len(values)} fields, the header has {len(header)}")],
+            )
+        chunk.append((line, {k: v.strip() for k, v in zip(header, values, strict=True)}))
+        if len(chunk) >= CHUNK_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _validate(adapter: TypeAdapter, chunk: list[tuple[int, dict[str, str]]], name: str) -> list:
+    rows = [_without_empty(row) for _, row in chunk]
+    try:
+        return adapter.validate_python(rows)
+    except ValidationError as exc:
+        index = exc.errors()[0]["loc"][0]
+        line = chunk[index][0]  # type: ignore[index]
+        errors = [e for e in validation_errors(exc) if e.field.startswith(f"[{index}]")]
+        raise ImportFailed(
+            name,
+            line,
+            [
+                FieldError(e.field.removeprefix(f"[{index}]").lstrip(".") or "row", e.message)
+                for e in errors
+            ],
+        ) from None
+
+
+def _without_empty(row: dict[str, str]) -> dict[str, str]:
+    """An empty optional cell means 'not given'."""
+    return {k: v for k, v in row.items() if v != "" or k in ("reason_code",)}
+
+
+_COUNT_ROWS = TypeAdapter(list[PaymentCountIn])
+_TRANSACTION_ROWS = TypeAdapter(list[Transaction])
+
+
+def _import_counts(reader, header, *, name: str, zone: ZoneInfo) -> ImportSummary:
+    summary = ImportSummary("counts")
+    for chunk in _rows(reader, header, name):
+        counts = _validate(_COUNT_ROWS, chunk, name)
+        upsert_buckets(
+            [
+                Bucket(c.minute, c.direction, c.channel, c.scope, c.outcome, c.count, c.amount)
+                for c in counts
+            ],
+            zone=zone,
+        )
+        summary.rows += len(counts)
+        summary.buckets += len(counts)
+    return summary
+
+
+def _import_transactions(
+    reader, header, *, name: str, zone: ZoneInfo, outcomes: OutcomeMap
+) -> ImportSummary:
+    """Attempt 1 feeds scope first_attempt, final rows feed scope final; buckets add up in a
+    temporary table, then replace the stored buckets of the minutes the file covers."""
+    summary = ImportSummary("transactions")
+    PaymentStage.create_table(temporary=True)
+    try:
+        pending: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+        for chunk in _rows(reader, header, name):
+            for (line, _), tx in zip(chunk, _validate(_TRANSACTION_ROWS, chunk, name), strict=True):
+                outcome = _classify(tx, outcomes, name, line, summary)
+                minute = tx.created_at.astimezone(UTC).replace(second=0, microsecond=0)
+                fen = int(tx.amount.scaleb(2))
+                for scope in _scopes(tx):
+                    total = pending[(minute, tx.direction, tx.channel, scope, outcome)]
+                    total[0] += 1
+                    total[1] += fen
+            summary.rows += len(chunk)
+            if len(pending) >= STAGE_FLUSH_BUCKETS:
+                _stage(pending)
+                pending.clear()
+        _stage(pending)
+        summary.buckets = _merge_stage(zone)
+    finally:
+        PaymentStage.drop_table(safe=True)
+    return summary
+
+
+def _scopes(tx: Transaction) -> list[str]:
+    return [s for s, keep in (("first_attempt", tx.attempt == 1), ("final", tx.is_final)) if keep]
+
+
+def _classify(
+    tx: Transaction, outcomes: OutcomeMap, name: str, line: int, summary: ImportSummary
+) -> str:
+    try:
+        outcome = outcomes.classify(tx.status, tx.reason_code)
+    except KeyError:
+        known = ", ".join(sorted(outcomes.statuses))
+        raise ImportFailed(
+            name, line, [FieldError("status", f"unknown status {tx.status!r}; known: {known}")]
+        ) from None
+    if outcomes.statuses[tx.status.strip().lower()] == "by_reason" and not outcomes.knows(
+        tx.reason_code
+    ):
+        summary.unmapped_codes[tx.reason_code.strip().upper() or "(empty)"] += 1
+    return outcome
+
+
+def _stage(pending: dict[tuple, list[int]]) -> None:
+    rows = [(*key, count, fen) for key, (count, fen) in pending.items()]
+    fields = [
+        PaymentStage.minute,
+        PaymentStage.direction,
+        PaymentStage.channel,
+        PaymentStage.scope,
+        PaymentStage.outcome,
+    ]
+    for start in range(0, len(rows), 1000):
+        PaymentStage.insert_many(
+            [(*r[:5], r[5], Decimal(r[6]).scaleb(-2)) for r in rows[start : start + 1000]],
+            fields=[*fields, PaymentStage.count, PaymentStage.amount],
+        ).on_conflict(
+            conflict_target=fields,
+            update={
+                PaymentStage.count: PaymentStage.count + EXCLUDED.count,
+                PaymentStage.amount: PaymentStage.amount + EXCLUDED.amount,
+            },
+        ).execute()
+
+
+def _merge_stage(zone: ZoneInfo) -> int:
+    """Replace stored buckets with the staged ones, a page at a time."""
+    merged, last_id = 0, 0
+    while page := PaymentStage.page_after(last_id, CHUNK_ROWS):
+        upsert_buckets(
+            [
+                Bucket(s.minute, s.direction, s.channel, s.scope, s.outcome, s.count, s.amount)
+                for s in page
+            ],
+            zone=zone,
+        )
+        merged += len(page)
+        last_id = page[-1].id
+    return merged
