@@ -10,7 +10,7 @@ from typing import Any
 import peewee
 
 from tracker.core.vocabulary import INCIDENT_GRADES
-from tracker.db import BaseModel
+from tracker.db import BaseModel, is_postgres
 
 
 class UTCDateTimeField(peewee.DateTimeField):
@@ -264,6 +264,27 @@ class PaymentCount(BaseModel):
     KEY = ("minute", "direction", "channel", "scope", "outcome")
 
     @classmethod
+    def upsert_many(cls, rows: Sequence[tuple]) -> None:
+        """Write (minute, direction, channel, scope, outcome, count, amount in fen) rows, minute
+        as naive UTC; a stored key is replaced. One prepared statement for every row: this is
+        the hot path of ingestion, so it skips the query builder."""
+        db = cls._meta.database
+        marks = ", ".join([db.param] * 7)
+        sql = (
+            f"INSERT INTO {cls._meta.table_name} "
+            "(minute, direction, channel, scope, outcome, count, amount) "
+            f"VALUES ({marks}) ON CONFLICT (minute, direction, channel, scope, outcome) "
+            "DO UPDATE SET count = excluded.count, amount = excluded.amount"
+        )
+        if is_postgres(db):
+            from psycopg2.extras import execute_values
+
+            template = sql.replace(f"VALUES ({marks})", "VALUES %s")
+            execute_values(db.cursor(), template, rows, page_size=1000)
+        else:
+            db.cursor().executemany(sql, rows)
+
+    @classmethod
     def outcome_totals(
         cls, *, direction: str, scope: str, channel: str | None, since: datetime, until: datetime
     ) -> dict[str, int]:
@@ -283,12 +304,16 @@ class PaymentCount(BaseModel):
         cls, direction: str, channel: str, scope: str, since: datetime, until: datetime
     ) -> peewee.ModelSelect:
         """Buckets of one series with minutes in [since, until]."""
-        return cls.select(cls.minute, cls.outcome, cls.count, cls.amount).where(
-            (cls.direction == direction)
-            & (cls.channel == channel)
-            & (cls.scope == scope)
-            & (cls.minute >= since)
-            & (cls.minute <= until)
+        return (
+            cls.select(cls.minute, cls.outcome, cls.count, cls.amount)
+            .tuples()
+            .where(
+                (cls.direction == direction)
+                & (cls.channel == channel)
+                & (cls.scope == scope)
+                & (cls.minute >= since)
+                & (cls.minute <= until)
+            )
         )
 
 
@@ -305,6 +330,19 @@ class PaymentDaily(BaseModel):
 
     class Meta:
         indexes = ((("day", "direction", "channel", "scope", "outcome"), True),)
+
+    @classmethod
+    def add_many(cls, rows: Sequence[tuple]) -> None:
+        """Add (day, direction, channel, scope, outcome, count, amount in fen) to the totals."""
+        db = cls._meta.database
+        table = cls._meta.table_name
+        sql = (
+            f"INSERT INTO {table} (day, direction, channel, scope, outcome, count, amount) "
+            f"VALUES ({', '.join([db.param] * 7)}) "
+            "ON CONFLICT (day, direction, channel, scope, outcome) DO UPDATE SET "
+            f"count = {table}.count + excluded.count, amount = {table}.amount + excluded.amount"
+        )
+        db.cursor().executemany(sql, rows)
 
     @classmethod
     def outcome_totals(

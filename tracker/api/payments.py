@@ -18,7 +18,7 @@ def _batch_limit() -> dict[str, int]:
 @endpoint(right="ingest", body=PaymentCountBatch, resp=Upserted, tags=TAGS, context=_batch_limit)
 def ingest_counts(body: PaymentCountBatch):
     """Upsert minute buckets all or nothing; a key written again replaces the old count."""
-    upserted = payments.ingest(payments.buckets_from(body.counts), zone=settings().zone)
+    upserted = payments.ingest(body.counts, zone=settings().zone)
     return Upserted(upserted=upserted)
 
 

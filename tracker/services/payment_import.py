@@ -19,9 +19,16 @@ from tracker.core.transactions import OutcomeMap
 from tracker.db import database, exclusive
 from tracker.errors import FieldError, Invalid
 from tracker.models import PaymentStage
-from tracker.schemas import Amount, Channel, Direction, Input, PaymentCountIn, validation_errors
+from tracker.schemas import (
+    Amount,
+    Channel,
+    Direction,
+    Input,
+    PaymentCountRow,
+    validation_errors,
+)
 from tracker.services import audit
-from tracker.services.payments import LOCK, Bucket, upsert_buckets
+from tracker.services.payments import LOCK, WHOLE_MINUTE, _fen, buckets_from, upsert_buckets
 
 COUNTS_COLUMNS = ("minute", "direction", "channel", "scope", "outcome", "count")
 COUNTS_OPTIONAL = ("amount",)
@@ -166,7 +173,7 @@ def _rows(
                 line,
                 [FieldError("row", f"has {len(values)} fields, the header has {len(header)}")],
             )
-        chunk.append((line, {k: v.strip() for k, v in zip(header, values, strict=True)}))
+        chunk.append((line, dict(zip(header, values, strict=True))))
         if len(chunk) >= CHUNK_ROWS:
             yield chunk
             chunk = []
@@ -175,7 +182,10 @@ def _rows(
 
 
 def _validate(adapter: TypeAdapter, chunk: list[tuple[int, dict[str, str]]], name: str) -> list:
-    rows = [_without_empty(row) for _, row in chunk]
+    rows = [row for _, row in chunk]
+    for row in rows:
+        if row.get("amount") == "":  # an empty optional cell means "not given"
+            del row["amount"]
     try:
         return adapter.validate_python(rows)
     except ValidationError as exc:
@@ -192,12 +202,7 @@ def _validate(adapter: TypeAdapter, chunk: list[tuple[int, dict[str, str]]], nam
         ) from None
 
 
-def _without_empty(row: dict[str, str]) -> dict[str, str]:
-    """An empty optional cell means 'not given'."""
-    return {k: v for k, v in row.items() if v != "" or k in ("reason_code",)}
-
-
-_COUNT_ROWS = TypeAdapter(list[PaymentCountIn])
+_COUNT_ROWS = TypeAdapter(list[PaymentCountRow])
 _TRANSACTION_ROWS = TypeAdapter(list[Transaction])
 
 
@@ -205,13 +210,14 @@ def _import_counts(reader, header, *, name: str, zone: ZoneInfo) -> ImportSummar
     summary = ImportSummary("counts")
     for chunk in _rows(reader, header, name):
         counts = _validate(_COUNT_ROWS, chunk, name)
-        upsert_buckets(
-            [
-                Bucket(c.minute, c.direction, c.channel, c.scope, c.outcome, c.count, c.amount)
-                for c in counts
-            ],
-            zone=zone,
-        )
+        try:
+            buckets = list(buckets_from(counts, field=""))
+        except Invalid as exc:
+            index = int(exc.errors[0].field.split("]")[0].lstrip("["))
+            raise ImportFailed(
+                name, chunk[index][0], [FieldError("minute", WHOLE_MINUTE)]
+            ) from None
+        upsert_buckets(buckets, zone=zone)
         summary.rows += len(counts)
         summary.buckets += len(counts)
     return summary
@@ -295,7 +301,7 @@ def _merge_stage(zone: ZoneInfo) -> int:
     while page := PaymentStage.page_after(last_id, CHUNK_ROWS):
         upsert_buckets(
             [
-                Bucket(s.minute, s.direction, s.channel, s.scope, s.outcome, s.count, s.amount)
+                (s.minute, s.direction, s.channel, s.scope, s.outcome, s.count, _fen(s.amount))
                 for s in page
             ],
             zone=zone,

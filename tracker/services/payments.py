@@ -7,9 +7,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from itertools import islice
 from zoneinfo import ZoneInfo
 
 from peewee import EXCLUDED
@@ -25,39 +24,28 @@ from tracker.core.rates import (
 )
 from tracker.core.windows import resolve_range
 from tracker.db import database, exclusive
+from tracker.errors import Invalid
 from tracker.models import PaymentCount, PaymentDaily, State
-from tracker.schemas import PaymentCountIn, RateOut, RatesOut
+from tracker.schemas import PaymentCountRow, RateOut, RatesOut
 
 log = logging.getLogger(__name__)
 
 LOCK = "tracker.payments"
 DAILY_ZONE = "payment_daily_zone"
-CHUNK = 1000  # rows per multi-row INSERT (SQLite allows 32766 parameters)
 KEY_LOOKUP_CHUNK = 500
 
 
-@dataclass(frozen=True)
-class Bucket:
-    """One minute of one series and outcome; `minute` is aware UTC."""
-
-    minute: datetime
-    direction: str
-    channel: str
-    scope: str
-    outcome: str
-    count: int
-    amount: Decimal | None = None
-
-    @property
-    def key(self) -> tuple[datetime, str, str, str, str]:
-        return (self.minute, self.direction, self.channel, self.scope, self.outcome)
+# One minute of one series and outcome: (minute (aware), direction, channel, scope, outcome,
+# count, amount in fen or None). Plain tuples: ingestion makes millions of them.
+Bucket = tuple[datetime, str, str, str, str, int, int | None]
+WHOLE_MINUTE = "must be the start of a whole minute (seconds = 0)"
 
 
-def ingest(buckets: Sequence[Bucket], *, zone: ZoneInfo) -> int:
+def ingest(rows: Sequence[PaymentCountRow], *, zone: ZoneInfo) -> int:
     """Upsert a batch all or nothing; returns how many rows it held."""
     with exclusive(database, LOCK):
-        upsert_buckets(buckets, zone=zone)
-    return len(buckets)
+        upsert_buckets(buckets_from(rows), zone=zone)
+    return len(rows)
 
 
 def upsert_buckets(buckets: Iterable[Bucket], *, zone: ZoneInfo) -> None:
@@ -65,59 +53,58 @@ def upsert_buckets(buckets: Iterable[Bucket], *, zone: ZoneInfo) -> None:
     difference. Call inside `exclusive(database, LOCK)` so concurrent writers cannot interleave
     between reading the old counts and writing the new."""
     _ensure_daily_zone(zone)
-    latest = {b.key: b for b in buckets}  # within a batch, the last row of a key wins
+    minutes: dict[datetime, tuple[datetime, date]] = {}  # aware → (naive UTC, local day)
+    latest: dict[tuple, tuple[int, int | None, tuple]] = {}
+    for minute, direction, channel, scope, outcome, count, fen in buckets:
+        known = minutes.get(minute)
+        if known is None:
+            known = minutes[minute] = (_naive(minute), day_of(minute, zone))
+        # within a batch, the last row of a key wins
+        latest[(known[0], direction, channel, scope, outcome)] = (
+            count,
+            fen,
+            (known[1], direction, channel, scope, outcome),
+        )
     if not latest:
         return
     old = _stored(latest)
-    daily: dict[tuple[date, str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for key, bucket in latest.items():
-        before_count, before_amount = old.get(key, (0, None))
-        total = daily[(day_of(bucket.minute, zone), *key[1:])]
-        total[0] += bucket.count - before_count
-        total[1] += _fen(bucket.amount) - _fen(before_amount)
-    for chunk in _chunks(latest.values(), CHUNK):
-        PaymentCount.insert_many(
-            [
-                (b.minute, b.direction, b.channel, b.scope, b.outcome, b.count, b.amount)
-                for b in chunk
-            ],
-            fields=_COUNT_FIELDS,
-        ).on_conflict(
-            conflict_target=_COUNT_KEY,
-            update={PaymentCount.count: EXCLUDED.count, PaymentCount.amount: EXCLUDED.amount},
-        ).execute()
-    _add_daily(daily)
+    daily_counts: dict[tuple, int] = defaultdict(int)
+    daily_fen: dict[tuple, int] = defaultdict(int)
+    rows = [(*key, count, fen) for key, (count, fen, _) in latest.items()]
+    for key, (count, fen, day_key) in latest.items():
+        if old and key in old:
+            before_count, before_fen = old[key]
+            daily_counts[day_key] += count - before_count
+            daily_fen[day_key] += (fen or 0) - before_fen
+        else:
+            daily_counts[day_key] += count
+            if fen:
+                daily_fen[day_key] += fen
+    PaymentCount.upsert_many(rows)
+    PaymentDaily.add_many(
+        [(*k, n, daily_fen.get(k, 0)) for k, n in daily_counts.items() if n or daily_fen.get(k)]
+    )
 
 
-_COUNT_KEY = [
-    PaymentCount.minute,
-    PaymentCount.direction,
-    PaymentCount.channel,
-    PaymentCount.scope,
-    PaymentCount.outcome,
-]
-_COUNT_FIELDS = [*_COUNT_KEY, PaymentCount.count, PaymentCount.amount]
-_DAILY_KEY = [
-    PaymentDaily.day,
-    PaymentDaily.direction,
-    PaymentDaily.channel,
-    PaymentDaily.scope,
-    PaymentDaily.outcome,
-]
+def _naive(minute: datetime) -> datetime:
+    return minute.astimezone(UTC).replace(tzinfo=None)
 
 
 def _fen(amount: Decimal | None) -> int:
     return 0 if amount is None else int(amount.scaleb(2))
 
 
-def _chunks(items: Iterable[Bucket], size: int) -> Iterator[list[Bucket]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
+def fen_of(amount: str | None) -> int | None:
+    """ "12.5" → 1250: an amount already checked to have at most two places, in fen."""
+    if amount is None:
+        return None
+    whole, _, cents = amount.partition(".")
+    return int(whole) * 100 + int(cents.ljust(2, "0") or 0)
 
 
-def _stored(latest: dict[tuple, Bucket]) -> dict[tuple, tuple[int, Decimal | None]]:
-    """The stored (count, amount) of every key in the batch, looked up series by series."""
+def _stored(latest: dict[tuple, tuple]) -> dict[tuple, tuple[int, int]]:
+    """The stored (count, fen) of every key (naive UTC minute first) in the batch, looked up
+    series by series."""
     minutes: dict[tuple[str, str, str], set[datetime]] = defaultdict(set)
     for minute, direction, channel, scope, _ in latest:
         minutes[(direction, channel, scope)].add(minute)
@@ -126,26 +113,12 @@ def _stored(latest: dict[tuple, Bucket]) -> dict[tuple, tuple[int, Decimal | Non
         ordered = sorted(wanted)
         for start in range(0, len(ordered), KEY_LOOKUP_CHUNK):
             chunk = ordered[start : start + KEY_LOOKUP_CHUNK]
-            for row in PaymentCount.existing(direction, channel, scope, chunk[0], chunk[-1]):
-                key = (row.minute, direction, channel, scope, row.outcome)
+            rows = PaymentCount.existing(direction, channel, scope, chunk[0], chunk[-1])
+            for minute, outcome, count, amount in rows:
+                key = (_naive(minute), direction, channel, scope, outcome)
                 if key in latest:
-                    stored[key] = (row.count, row.amount)
+                    stored[key] = (count, _fen(amount))
     return stored
-
-
-def _add_daily(daily: dict[tuple[date, str, str, str, str], list[int]]) -> None:
-    rows = [(*key, count, fen) for key, (count, fen) in daily.items() if count or fen]
-    for start in range(0, len(rows), CHUNK):
-        PaymentDaily.insert_many(
-            [(*r[:6], Decimal(r[6]).scaleb(-2)) for r in rows[start : start + CHUNK]],
-            fields=[*_DAILY_KEY, PaymentDaily.count, PaymentDaily.amount],
-        ).on_conflict(
-            conflict_target=_DAILY_KEY,
-            update={
-                PaymentDaily.count: PaymentDaily.count + EXCLUDED.count,
-                PaymentDaily.amount: PaymentDaily.amount + EXCLUDED.amount,
-            },
-        ).execute()
 
 
 def _daily_zone() -> str | None:
@@ -177,7 +150,7 @@ def rebuild_daily_totals(zone: ZoneInfo) -> None:
         ]
         total[0] += row.count
         total[1] += _fen(row.amount)
-    _add_daily(daily)
+    PaymentDaily.add_many([(*k, n, f) for k, (n, f) in daily.items() if n or f])
 
 
 # ---- rates -----------------------------------------------------------------------------------
@@ -274,8 +247,22 @@ def _rate_view(rate: Rate) -> RateOut:
     )
 
 
-def buckets_from(rows: Iterable[PaymentCountIn]) -> list[Bucket]:
-    return [
-        Bucket(r.minute, r.direction, r.channel, r.scope, r.outcome, r.count, r.amount)
-        for r in rows
-    ]
+def buckets_from(rows: Iterable[PaymentCountRow], *, field: str = "counts") -> Iterator[Bucket]:
+    """Validated rows as buckets; a minute that is not whole is refused naming its row."""
+    checked: set[datetime] = set()
+    for index, row in enumerate(rows):
+        minute = row["minute"]
+        if minute not in checked:
+            if minute.second or minute.microsecond:
+                raise Invalid.one(f"{field}[{index}].minute", WHOLE_MINUTE)
+            checked.add(minute)
+        amount = row.get("amount")
+        yield (
+            minute,
+            row["direction"],
+            row["channel"],
+            row["scope"],
+            row["outcome"],
+            row["count"],
+            None if amount is None else fen_of(amount),
+        )

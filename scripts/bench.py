@@ -1,0 +1,220 @@
+"""Benchmarks, each a ratio measured in one run on this machine (see scripts/bench)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHANNELS = ("unionpay", "nucc", "icbc", "cmb")
+OUTCOMES = (("success", 950), ("user", 30), ("channel", 2), ("system", 1))
+START = datetime(2024, 7, 22, tzinfo=UTC) - timedelta(hours=8)
+
+
+def count_rows(minutes: int) -> Iterator[tuple]:
+    """Per-minute counts for several channels, both directions, both scopes."""
+    for m in range(minutes):
+        minute = START + timedelta(minutes=m)
+        for channel in CHANNELS:
+            for direction in ("pay_in", "pay_out"):
+                for scope in ("final", "first_attempt"):
+                    for outcome, n in OUTCOMES:
+                        yield (minute, direction, channel, scope, outcome, n + m % 7, "12.50")
+
+
+def fresh_app(url: str | None, workdir: Path):
+    from tracker.app import create_app
+    from tracker.db import open_database
+    from tracker.schema import upgrade
+    from tracker.settings import load_settings
+
+    url = url or f"sqlite:///{workdir / 'bench.db'}"
+    if url.startswith("postgres"):
+        _reset_postgres(url)
+    upgrade(open_database(url))
+    settings = load_settings(environ={}, overrides={"database_url": url, "data_dir": str(workdir)})
+    return create_app(settings)
+
+
+def _reset_postgres(url: str) -> None:
+    from tracker.db import open_database
+
+    db = open_database(url)
+    with db.connection_context():
+        db.execute_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    db.close_all()
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def raw_insert(app, rows: list[tuple], batch: int) -> float:
+    """executemany of the same rows into the same table, one commit per batch."""
+    db = app.extensions["tracker.db"]
+    marker = "%s" if "postgres" in type(db).__name__.lower() else "?"
+    sql = (
+        "INSERT INTO payment_count (minute, direction, channel, scope, outcome, count, amount) "
+        f"VALUES ({', '.join([marker] * 7)})"
+    )
+    prepared = [(m.replace(tzinfo=None), d, c, s, o, n, 1250) for m, d, c, s, o, n, _ in rows]
+
+    def run() -> None:
+        with db.connection_context():
+            for start in range(0, len(prepared), batch):
+                with db.atomic():
+                    db.cursor().executemany(sql, prepared[start : start + batch])
+
+    return timed(run)
+
+
+def api_ingest(app, rows: list[tuple], batch: int) -> float:
+    from tracker.clock import utcnow
+    from tracker.db import database
+    from tracker.services.tokens import create_token
+
+    with app.app_context(), database.connection_context():
+        token = create_token("bench", "ingest", actor="bench", now=utcnow())
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    bodies = [
+        json.dumps({"counts": [
+            {"minute": m.isoformat(), "direction": d, "channel": c, "scope": s, "outcome": o,
+             "count": n, "amount": a}
+            for m, d, c, s, o, n, a in rows[start : start + batch]
+        ]})
+        for start in range(0, len(rows), batch)
+    ]  # fmt: skip
+
+    def run() -> None:
+        for body in bodies:
+            response = client.post("/api/v1/payments/counts", data=body, headers=headers)
+            assert response.status_code == 200, response.get_json()
+
+    return timed(run)
+
+
+def write_counts_csv(path: Path, minutes: int) -> int:
+    rows = 0
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(("minute", "direction", "channel", "scope", "outcome", "count", "amount"))
+        for m, d, c, s, o, n, a in count_rows(minutes):
+            writer.writerow((m.isoformat(), d, c, s, o, n, a))
+            rows += 1
+    return rows
+
+
+def csv_import(app, path: Path) -> float:
+    from tracker.clock import utcnow
+    from tracker.db import database
+    from tracker.services.payment_import import import_csv
+
+    settings = app.extensions["tracker.settings"]
+
+    def run() -> None:
+        with app.app_context(), database.connection_context(), path.open("rb") as fh:
+            import_csv(fh, name=path.name, zone=settings.zone,
+                       outcomes=settings.outcomes.outcome_map(), actor="bench", now=utcnow())
+
+    return timed(run)
+
+
+def peak_rss_of_import(path: Path, url: str | None) -> int:
+    """Peak resident memory (KiB) of a fresh process that imports `path`."""
+    code = (
+        "import sys, resource, tempfile, pathlib;"
+        "sys.path.insert(0, sys.argv[1]);"
+        "from scripts.bench import fresh_app, csv_import;"
+        "work = pathlib.Path(tempfile.mkdtemp());"
+        "app = fresh_app(sys.argv[3] or None, work);"
+        "csv_import(app, pathlib.Path(sys.argv[2]));"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT), str(path), url or ""],
+        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def bench_payments(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    import logging
+
+    logging.disable(logging.WARNING)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        rows = list(count_rows(args.minutes))
+        raw = raw_insert(fresh_app(args.database_url, work / "raw"), rows, 10_000)
+        api = api_ingest(fresh_app(args.database_url, work / "api"), rows, 10_000)
+        results.append((
+            f"API ingest, {len(rows):,} rows in batches of 10,000",
+            f"{len(rows) / api:,.0f} rows/s vs raw {len(rows) / raw:,.0f} rows/s",
+            f"{raw / api:.2f} (target ≥ 0.5)",
+        ))  # fmt: skip
+
+        small = work / "small.csv"
+        large = work / "large.csv"
+        small_rows = write_counts_csv(small, args.minutes)
+        raw_csv = raw_insert(fresh_app(args.database_url, work / "raw2"), rows, 10_000)
+        imported = csv_import(fresh_app(args.database_url, work / "csv"), small)
+        results.append((
+            f"CSV import (counts), {small_rows:,} rows",
+            f"{small_rows / imported:,.0f} rows/s vs raw {len(rows) / raw_csv:,.0f} rows/s",
+            f"{raw_csv / imported:.2f} (target ≥ 0.7)",
+        ))  # fmt: skip
+
+        write_counts_csv(large, args.minutes * 10)
+        small_rss = peak_rss_of_import(small, args.database_url)
+        large_rss = peak_rss_of_import(large, args.database_url)
+        results.append((
+            "CSV import peak memory, file 10× larger",
+            f"{small_rss / 1024:,.0f} MiB → {large_rss / 1024:,.0f} MiB",
+            f"{large_rss / small_rss:.2f} (flat ≈ 1)",
+        ))  # fmt: skip
+    return results
+
+
+SECTIONS = {"payments": bench_payments}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("sections", nargs="*", default=list(SECTIONS), choices=list(SECTIONS))
+    parser.add_argument("--minutes", type=int, default=1440,
+                        help="minutes of data (64 rows a minute); default one day")
+    parser.add_argument("--database-url", help="benchmark on this database (default SQLite); "
+                        "a PostgreSQL database is emptied first")  # fmt: skip
+    args = parser.parse_args()
+    print(f"# tracker benchmarks — {platform.node() and 'this machine'}: {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}")  # fmt: skip
+    print(f"# database: {args.database_url or 'SQLite (temporary file)'}\n")
+    print("| benchmark | measured | ratio |")
+    print("|---|---|---|")
+    for section in args.sections:
+        for name, measured, ratio in SECTIONS[section](args):
+            print(f"| {name} | {measured} | {ratio} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["io", "resource"]
