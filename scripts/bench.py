@@ -65,12 +65,23 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+RAW_TABLE = (
+    "CREATE TABLE raw_count (minute TIMESTAMP NOT NULL, direction VARCHAR(8) NOT NULL, "
+    "channel VARCHAR(64) NOT NULL, scope VARCHAR(16) NOT NULL, outcome VARCHAR(16) NOT NULL, "
+    "count BIGINT NOT NULL, amount BIGINT, "
+    "UNIQUE (minute, direction, channel, scope, outcome))"
+)
+
+
 def raw_insert(app, rows: list[tuple], batch: int) -> float:
-    """executemany of the same rows into the same table, one commit per batch."""
+    """executemany of the same rows, as they come (one row a minute, series and outcome), into
+    a table of that shape with its unique key, in the same database, one commit per batch."""
     db = app.extensions["tracker.db"]
     marker = "%s" if "postgres" in type(db).__name__.lower() else "?"
+    with db.connection_context():
+        db.execute_sql(RAW_TABLE)
     sql = (
-        "INSERT INTO payment_count (minute, direction, channel, scope, outcome, count, amount) "
+        "INSERT INTO raw_count (minute, direction, channel, scope, outcome, count, amount) "
         f"VALUES ({', '.join([marker] * 7)})"
     )
     prepared = [(m.replace(tzinfo=None), d, c, s, o, n, 1250) for m, d, c, s, o, n, _ in rows]
@@ -130,8 +141,14 @@ def csv_import(app, path: Path) -> float:
 
     def run() -> None:
         with app.app_context(), database.connection_context(), path.open("rb") as fh:
-            import_csv(fh, name=path.name, zone=settings.zone,
-                       outcomes=settings.outcomes.outcome_map(), actor="bench", now=utcnow())
+            import_csv(
+                fh,
+                name=path.name,
+                zone=settings.zone,
+                outcomes=settings.outcomes.outcome_map(),
+                actor="bench",
+                now=utcnow(),
+            )
 
     return timed(run)
 
@@ -154,6 +171,12 @@ def peak_rss_of_import(path: Path, url: str | None) -> int:
     return int(out.stdout.strip().splitlines()[-1])
 
 
+def best_of(repeat: int, work: Path, url: str | None, run: Callable[[object], float]) -> float:
+    """The fastest of `repeat` runs, each on a fresh database: the machine is shared and noisy,
+    and the least disturbed run is the one that measures the code."""
+    return min(run(fresh_app(url, work / f"run{i}-{time.monotonic_ns()}")) for i in range(repeat))
+
+
 def bench_payments(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     import logging
 
@@ -162,8 +185,9 @@ def bench_payments(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         rows = list(count_rows(args.minutes))
-        raw = raw_insert(fresh_app(args.database_url, work / "raw"), rows, 10_000)
-        api = api_ingest(fresh_app(args.database_url, work / "api"), rows, 10_000)
+        url, repeat = args.database_url, args.repeat
+        raw = best_of(repeat, work, url, lambda app: raw_insert(app, rows, 10_000))
+        api = best_of(repeat, work, url, lambda app: api_ingest(app, rows, 10_000))
         results.append((
             f"API ingest, {len(rows):,} rows in batches of 10,000",
             f"{len(rows) / api:,.0f} rows/s vs raw {len(rows) / raw:,.0f} rows/s",
@@ -173,12 +197,11 @@ def bench_payments(args: argparse.Namespace) -> list[tuple[str, str, str]]:
         small = work / "small.csv"
         large = work / "large.csv"
         small_rows = write_counts_csv(small, args.minutes)
-        raw_csv = raw_insert(fresh_app(args.database_url, work / "raw2"), rows, 10_000)
-        imported = csv_import(fresh_app(args.database_url, work / "csv"), small)
+        imported = best_of(repeat, work, url, lambda app: csv_import(app, small))
         results.append((
             f"CSV import (counts), {small_rows:,} rows",
-            f"{small_rows / imported:,.0f} rows/s vs raw {len(rows) / raw_csv:,.0f} rows/s",
-            f"{raw_csv / imported:.2f} (target ≥ 0.7)",
+            f"{small_rows / imported:,.0f} rows/s vs raw {len(rows) / raw:,.0f} rows/s",
+            f"{raw / imported:.2f} (target ≥ 0.7)",
         ))  # fmt: skip
 
         write_counts_csv(large, args.minutes * 10)
@@ -198,8 +221,13 @@ SECTIONS = {"payments": bench_payments}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("sections", nargs="*", default=list(SECTIONS), choices=list(SECTIONS))
-    parser.add_argument("--minutes", type=int, default=1440,
-                        help="minutes of data (64 rows a minute); default one day")
+    parser.add_argument(
+        "--minutes",
+        type=int,
+        default=1440,
+        help="minutes of data (64 rows a minute); default one day",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best counts")
     parser.add_argument("--database-url", help="benchmark on this database (default SQLite); "
                         "a PostgreSQL database is emptied first")  # fmt: skip
     args = parser.parse_args()

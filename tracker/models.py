@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import peewee
 
-from tracker.core.vocabulary import INCIDENT_GRADES
+from tracker.core.vocabulary import INCIDENT_GRADES, OUTCOMES
 from tracker.db import BaseModel, is_postgres
 
 
@@ -247,49 +247,92 @@ class ApiToken(BaseModel):
         return cls.get_or_none((cls.token_hash == token_hash) & cls.revoked_at.is_null())
 
 
-class PaymentCount(BaseModel):
-    """One minute bucket of payment outcomes; written again, a key is replaced."""
+# Payment counts are stored wide: one row per minute (or day) and series (direction, channel,
+# scope), with a count and an amount column per outcome. A minute of 9 outcomes is one row and
+# one index entry instead of nine, which is what makes ingestion and rate queries cheap.
+COUNT_COLUMNS = tuple(f"{o}_count" for o in OUTCOMES)
+FEN_COLUMNS = tuple(f"{o}_fen" for o in OUTCOMES)
+SERIES_COLUMNS = ("direction", "channel", "scope")
+
+
+def _outcome_columns(*, stored_as_given: bool) -> Callable[[type[BaseModel]], type[BaseModel]]:
+    """Add a count and an amount (fen) column per outcome. Minute rows keep NULL for an
+    outcome never written; day rows hold running totals that start at 0."""
+
+    def add(model: type[BaseModel]) -> type[BaseModel]:
+        for column in (*COUNT_COLUMNS, *FEN_COLUMNS):
+            field = (
+                peewee.BigIntegerField(null=True)
+                if stored_as_given
+                else peewee.BigIntegerField(default=0)
+            )
+            model._meta.add_field(column, field)
+        return model
+
+    return add
+
+
+def _run_many(model: type[BaseModel], sql: str, rows: Sequence[tuple]) -> None:
+    """One prepared statement for every row (execute_values on PostgreSQL): the hot path of
+    ingestion skips the query builder."""
+    db = model._meta.database
+    if is_postgres(db):
+        from psycopg2.extras import execute_values
+
+        execute_values(db.cursor(), sql.replace("VALUES (?)", "VALUES %s"), rows, page_size=1000)
+    else:
+        marks = ", ".join("?" * len(rows[0])) if rows else "?"
+        db.cursor().executemany(sql.replace("VALUES (?)", f"VALUES ({marks})"), rows)
+
+
+def _sum_columns(model: type[BaseModel], query: peewee.ModelSelect) -> dict[str, int]:
+    sums = query.select(*(peewee.fn.SUM(getattr(model, c)) for c in COUNT_COLUMNS)).tuples()
+    return {o: int(n) for o, n in zip(OUTCOMES, sums.get(), strict=True) if n is not None}
+
+
+@_outcome_columns(stored_as_given=True)
+class PaymentMinute(BaseModel):
+    """The counts of one minute of one series; writing an outcome again replaces it."""
 
     minute = UTCDateTimeField()
     direction = peewee.CharField(max_length=8)
     channel = peewee.CharField(max_length=64)
     scope = peewee.CharField(max_length=16)
-    outcome = peewee.CharField(max_length=16)
-    count = peewee.BigIntegerField()
-    amount = MoneyField(null=True)
 
     class Meta:
-        indexes = ((("minute", "direction", "channel", "scope", "outcome"), True),)
-
-    KEY = ("minute", "direction", "channel", "scope", "outcome")
+        indexes = ((("minute", "direction", "channel", "scope"), True),)
 
     @classmethod
     def upsert_many(cls, rows: Sequence[tuple]) -> None:
-        """Write (minute, direction, channel, scope, outcome, count, amount in fen) rows, minute
-        as naive UTC; a stored key is replaced. One prepared statement for every row: this is
-        the hot path of ingestion, so it skips the query builder."""
-        db = cls._meta.database
-        marks = ", ".join([db.param] * 7)
-        sql = (
-            f"INSERT INTO {cls._meta.table_name} "
-            "(minute, direction, channel, scope, outcome, count, amount) "
-            f"VALUES ({marks}) ON CONFLICT (minute, direction, channel, scope, outcome) "
-            "DO UPDATE SET count = excluded.count, amount = excluded.amount"
+        """(minute as naive UTC, direction, channel, scope, *counts, *fens) in OUTCOMES order;
+        a None count leaves that outcome (and its amount) as stored."""
+        table = cls._meta.table_name
+        keep = ", ".join(
+            f"{c} = COALESCE(excluded.{c}, {table}.{c}), "
+            f"{f} = CASE WHEN excluded.{c} IS NULL THEN {table}.{f} ELSE excluded.{f} END"
+            for c, f in zip(COUNT_COLUMNS, FEN_COLUMNS, strict=True)
         )
-        if is_postgres(db):
-            from psycopg2.extras import execute_values
+        columns = ", ".join(("minute", *SERIES_COLUMNS, *COUNT_COLUMNS, *FEN_COLUMNS))
+        _run_many(
+            cls,
+            f"INSERT INTO {table} ({columns}) VALUES (?) ON CONFLICT "
+            f"(minute, {', '.join(SERIES_COLUMNS)}) DO UPDATE SET {keep}",
+            rows,
+        )
 
-            template = sql.replace(f"VALUES ({marks})", "VALUES %s")
-            execute_values(db.cursor(), template, rows, page_size=1000)
-        else:
-            db.cursor().executemany(sql, rows)
+    @classmethod
+    def stored_at(cls, minutes: Sequence[datetime]) -> peewee.ModelSelect:
+        """(minute, direction, channel, scope, *counts, *fens) of every row at these minutes."""
+        names = ("minute", *SERIES_COLUMNS, *COUNT_COLUMNS, *FEN_COLUMNS)
+        columns = [getattr(cls, c) for c in names]
+        return cls.select(*columns).tuples().where(cls.minute.in_(list(minutes)))
 
     @classmethod
     def outcome_totals(
         cls, *, direction: str, scope: str, channel: str | None, since: datetime, until: datetime
     ) -> dict[str, int]:
-        """Σ count per outcome over buckets starting in [since, until)."""
-        query = cls.select(cls.outcome, peewee.fn.SUM(cls.count)).where(
+        """Σ count per outcome over minutes in [since, until)."""
+        query = cls.select().where(
             (cls.direction == direction)
             & (cls.scope == scope)
             & (cls.minute >= since)
@@ -297,59 +340,42 @@ class PaymentCount(BaseModel):
         )
         if channel is not None:
             query = query.where(cls.channel == channel)
-        return {outcome: int(total) for outcome, total in query.group_by(cls.outcome).tuples()}
-
-    @classmethod
-    def existing(
-        cls, direction: str, channel: str, scope: str, since: datetime, until: datetime
-    ) -> peewee.ModelSelect:
-        """Buckets of one series with minutes in [since, until]."""
-        return (
-            cls.select(cls.minute, cls.outcome, cls.count, cls.amount)
-            .tuples()
-            .where(
-                (cls.direction == direction)
-                & (cls.channel == channel)
-                & (cls.scope == scope)
-                & (cls.minute >= since)
-                & (cls.minute <= until)
-            )
-        )
+        return _sum_columns(cls, query)
 
 
-class PaymentDaily(BaseModel):
-    """Σ of the minute buckets of one local day (in the zone the totals were built for)."""
+@_outcome_columns(stored_as_given=False)
+class PaymentDay(BaseModel):
+    """Σ of the minute rows of one local day (in the zone the totals were cut in)."""
 
     day = peewee.DateField()
     direction = peewee.CharField(max_length=8)
     channel = peewee.CharField(max_length=64)
     scope = peewee.CharField(max_length=16)
-    outcome = peewee.CharField(max_length=16)
-    count = peewee.BigIntegerField()
-    amount = MoneyField()
 
     class Meta:
-        indexes = ((("day", "direction", "channel", "scope", "outcome"), True),)
+        indexes = ((("day", "direction", "channel", "scope"), True),)
 
     @classmethod
     def add_many(cls, rows: Sequence[tuple]) -> None:
-        """Add (day, direction, channel, scope, outcome, count, amount in fen) to the totals."""
-        db = cls._meta.database
+        """Add (day, direction, channel, scope, *counts, *fens) to the totals."""
+        if not rows:
+            return
         table = cls._meta.table_name
-        sql = (
-            f"INSERT INTO {table} (day, direction, channel, scope, outcome, count, amount) "
-            f"VALUES ({', '.join([db.param] * 7)}) "
-            "ON CONFLICT (day, direction, channel, scope, outcome) DO UPDATE SET "
-            f"count = {table}.count + excluded.count, amount = {table}.amount + excluded.amount"
+        add = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in (*COUNT_COLUMNS, *FEN_COLUMNS))
+        columns = ", ".join(("day", *SERIES_COLUMNS, *COUNT_COLUMNS, *FEN_COLUMNS))
+        _run_many(
+            cls,
+            f"INSERT INTO {table} ({columns}) VALUES (?) ON CONFLICT "
+            f"(day, {', '.join(SERIES_COLUMNS)}) DO UPDATE SET {add}",
+            rows,
         )
-        db.cursor().executemany(sql, rows)
 
     @classmethod
     def outcome_totals(
         cls, *, direction: str, scope: str, channel: str | None, first: date, end: date
     ) -> dict[str, int]:
         """Σ count per outcome over local days [first, end)."""
-        query = cls.select(cls.outcome, peewee.fn.SUM(cls.count)).where(
+        query = cls.select().where(
             (cls.direction == direction)
             & (cls.scope == scope)
             & (cls.day >= first)
@@ -357,7 +383,7 @@ class PaymentDaily(BaseModel):
         )
         if channel is not None:
             query = query.where(cls.channel == channel)
-        return {outcome: int(total) for outcome, total in query.group_by(cls.outcome).tuples()}
+        return _sum_columns(cls, query)
 
 
 class PaymentStage(BaseModel):
@@ -373,6 +399,18 @@ class PaymentStage(BaseModel):
 
     class Meta:
         indexes = ((("minute", "direction", "channel", "scope", "outcome"), True),)
+
+    def as_row(self) -> dict[str, Any]:
+        """The shape a validated payment-count row has (amount as a decimal string)."""
+        return {
+            "minute": self.minute,
+            "direction": self.direction,
+            "channel": self.channel,
+            "scope": self.scope,
+            "outcome": self.outcome,
+            "count": self.count,
+            "amount": None if self.amount is None else str(self.amount),
+        }
 
     @classmethod
     def page_after(cls, last_id: int, size: int) -> list[PaymentStage]:
@@ -394,7 +432,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     AuditRecord,
     MaintenanceWindow,
     ApiToken,
-    PaymentCount,
-    PaymentDaily,
+    PaymentMinute,
+    PaymentDay,
     State,
 )

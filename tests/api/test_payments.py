@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import stored_counts
-from tracker.models import PaymentCount, PaymentDaily
+from tracker.models import COUNT_COLUMNS, PaymentDay, PaymentMinute
 from tracker.services.payments import outcome_totals
 
 WEEK_30 = {"since": "2024-07-22T00:00:00+08:00", "until": "2024-07-29T00:00:00+08:00"}
@@ -142,31 +142,31 @@ def test_ingest_needs_the_ingest_role(api, role, status):
     assert ingest(api, [count("2024-07-23T10:04:00+08:00")], role=role).status_code == status
 
 
-def test_amounts_are_decimals_end_to_end(api, db):
+def test_amounts_are_exact_end_to_end(api, db):
     ingest(
         api,
         [
             count("2024-07-23T10:04:00+08:00", amount="0.10"),
-            count("2024-07-23T10:05:00+08:00", amount="0.20"),
+            count("2024-07-23T10:05:00+08:00", amount="0.2"),
         ],
     )
-    amounts = [r.amount for r in PaymentCount.select().order_by(PaymentCount.minute)]
-    assert [str(a) for a in amounts] == ["0.10", "0.20"]
-    assert str(PaymentDaily.get().amount) == "0.30"
+    fen = [r.success_fen for r in PaymentMinute.select().order_by(PaymentMinute.minute)]
+    assert fen == [10, 20]
+    assert PaymentDay.get().success_fen == 30
 
 
 def _daily_equals_minutes():
     by_day = {}
-    for row in PaymentCount.select():
-        day = row.minute.astimezone(ZONE).date()
-        key = (day, row.direction, row.channel, row.scope, row.outcome)
-        by_day[key] = by_day.get(key, 0) + row.count
+    for row in PaymentMinute.select():
+        key = (row.minute.astimezone(ZONE).date(), row.direction, row.channel, row.scope)
+        sums = by_day.setdefault(key, [0] * len(COUNT_COLUMNS))
+        for at, column in enumerate(COUNT_COLUMNS):
+            sums[at] += getattr(row, column) or 0
     daily = {
-        (d.day, d.direction, d.channel, d.scope, d.outcome): d.count
-        for d in PaymentDaily.select()
-        if d.count
+        (d.day, d.direction, d.channel, d.scope): [getattr(d, c) for c in COUNT_COLUMNS]
+        for d in PaymentDay.select()
     }
-    return {k: v for k, v in by_day.items() if v} == daily
+    return {k: v for k, v in by_day.items() if any(v)} == {k: v for k, v in daily.items() if any(v)}
 
 
 ZONE = __import__("zoneinfo").ZoneInfo("Asia/Shanghai")
@@ -194,7 +194,7 @@ def test_any_window_equals_the_sum_of_its_minute_buckets(api, db, batch, a, b):
     split = outcome_totals(
         direction="pay_in", scope="final", channel=None, since=since, until=until, zone=ZONE
     )
-    direct = PaymentCount.outcome_totals(
+    direct = PaymentMinute.outcome_totals(
         direction="pay_in", scope="final", channel=None, since=since, until=until
     )
     assert {k: v for k, v in split.items() if v} == {k: v for k, v in direct.items() if v}

@@ -28,7 +28,7 @@ from tracker.schemas import (
     validation_errors,
 )
 from tracker.services import audit
-from tracker.services.payments import LOCK, WHOLE_MINUTE, _fen, buckets_from, upsert_buckets
+from tracker.services.payments import LOCK, upsert_rows
 
 COUNTS_COLUMNS = ("minute", "direction", "channel", "scope", "outcome", "count")
 COUNTS_OPTIONAL = ("amount",)
@@ -211,13 +211,12 @@ def _import_counts(reader, header, *, name: str, zone: ZoneInfo) -> ImportSummar
     for chunk in _rows(reader, header, name):
         counts = _validate(_COUNT_ROWS, chunk, name)
         try:
-            buckets = list(buckets_from(counts, field=""))
+            upsert_rows(counts, zone=zone, field="")
         except Invalid as exc:
             index = int(exc.errors[0].field.split("]")[0].lstrip("["))
             raise ImportFailed(
-                name, chunk[index][0], [FieldError("minute", WHOLE_MINUTE)]
+                name, chunk[index][0], [FieldError("minute", exc.errors[0].message)]
             ) from None
-        upsert_buckets(buckets, zone=zone)
         summary.rows += len(counts)
         summary.buckets += len(counts)
     return summary
@@ -299,13 +298,7 @@ def _merge_stage(zone: ZoneInfo) -> int:
     """Replace stored buckets with the staged ones, a page at a time."""
     merged, last_id = 0, 0
     while page := PaymentStage.page_after(last_id, CHUNK_ROWS):
-        upsert_buckets(
-            [
-                (s.minute, s.direction, s.channel, s.scope, s.outcome, s.count, _fen(s.amount))
-                for s in page
-            ],
-            zone=zone,
-        )
+        upsert_rows([s.as_row() for s in page], zone=zone)
         merged += len(page)
         last_id = page[-1].id
     return merged

@@ -4,8 +4,7 @@ window at O(days + edge minutes)."""
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -22,10 +21,18 @@ from tracker.core.rates import (
     split_by_days,
     success_rate,
 )
+from tracker.core.vocabulary import OUTCOMES
 from tracker.core.windows import resolve_range
 from tracker.db import database, exclusive
 from tracker.errors import Invalid
-from tracker.models import PaymentCount, PaymentDaily, State
+from tracker.models import (
+    COUNT_COLUMNS,
+    FEN_COLUMNS,
+    SERIES_COLUMNS,
+    PaymentDay,
+    PaymentMinute,
+    State,
+)
 from tracker.schemas import PaymentCountRow, RateOut, RatesOut
 
 log = logging.getLogger(__name__)
@@ -33,57 +40,60 @@ log = logging.getLogger(__name__)
 LOCK = "tracker.payments"
 DAILY_ZONE = "payment_daily_zone"
 KEY_LOOKUP_CHUNK = 500
+POSITION = {outcome: at for at, outcome in enumerate(OUTCOMES)}
+WIDTH = len(OUTCOMES)
 
 
-# One minute of one series and outcome: (minute (aware), direction, channel, scope, outcome,
-# count, amount in fen or None). Plain tuples: ingestion makes millions of them.
-Bucket = tuple[datetime, str, str, str, str, int, int | None]
 WHOLE_MINUTE = "must be the start of a whole minute (seconds = 0)"
 
 
 def ingest(rows: Sequence[PaymentCountRow], *, zone: ZoneInfo) -> int:
     """Upsert a batch all or nothing; returns how many rows it held."""
     with exclusive(database, LOCK):
-        upsert_buckets(buckets_from(rows), zone=zone)
+        upsert_rows(rows, zone=zone)
     return len(rows)
 
 
-def upsert_buckets(buckets: Iterable[Bucket], *, zone: ZoneInfo) -> None:
-    """Write buckets, replacing any stored with the same key, and move the daily totals by the
-    difference. Call inside `exclusive(database, LOCK)` so concurrent writers cannot interleave
-    between reading the old counts and writing the new."""
+def upsert_rows(rows: Iterable[PaymentCountRow], *, zone: ZoneInfo, field: str = "counts") -> None:
+    """Write validated rows, replacing any stored bucket with the same key, and move the daily
+    totals by the difference. Call inside `exclusive(database, LOCK)` so concurrent writers
+    cannot interleave between reading the old counts and writing the new. A minute that is not
+    whole is refused naming its row (`field[index].minute`)."""
     _ensure_daily_zone(zone)
-    minutes: dict[datetime, tuple[datetime, date]] = {}  # aware → (naive UTC, local day)
-    latest: dict[tuple, tuple[int, int | None, tuple]] = {}
-    for minute, direction, channel, scope, outcome, count, fen in buckets:
-        known = minutes.get(minute)
-        if known is None:
-            known = minutes[minute] = (_naive(minute), day_of(minute, zone))
-        # within a batch, the last row of a key wins
-        latest[(known[0], direction, channel, scope, outcome)] = (
-            count,
-            fen,
-            (known[1], direction, channel, scope, outcome),
-        )
-    if not latest:
-        return
-    old = _stored(latest)
-    daily_counts: dict[tuple, int] = defaultdict(int)
-    daily_fen: dict[tuple, int] = defaultdict(int)
-    rows = [(*key, count, fen) for key, (count, fen, _) in latest.items()]
-    for key, (count, fen, day_key) in latest.items():
-        if old and key in old:
-            before_count, before_fen = old[key]
-            daily_counts[day_key] += count - before_count
-            daily_fen[day_key] += (fen or 0) - before_fen
-        else:
-            daily_counts[day_key] += count
-            if fen:
-                daily_fen[day_key] += fen
-    PaymentCount.upsert_many(rows)
-    PaymentDaily.add_many(
-        [(*k, n, daily_fen.get(k, 0)) for k, n in daily_counts.items() if n or daily_fen.get(k)]
-    )
+    known: dict[datetime, tuple[datetime, date]] = {}  # aware → (naive UTC, local day)
+    wide: dict[tuple, tuple[list, list, date]] = {}  # (minute, series) → counts, fens, day
+    for index, row in enumerate(rows):  # the hot loop of ingestion: kept flat on purpose
+        minute = row["minute"]
+        at_minute = known.get(minute)
+        if at_minute is None:
+            if minute.second or minute.microsecond:
+                raise Invalid.one(f"{field}[{index}].minute", WHOLE_MINUTE)
+            at_minute = known[minute] = (_naive(minute), day_of(minute, zone))
+        key = (at_minute[0], row["direction"], row["channel"], row["scope"])
+        bucket = wide.get(key)
+        if bucket is None:
+            bucket = wide[key] = ([None] * WIDTH, [None] * WIDTH, at_minute[1])
+        at = POSITION[row["outcome"]]  # within a batch, the last row of a key wins
+        bucket[0][at] = row["count"]
+        amount = row.get("amount")
+        bucket[1][at] = None if amount is None else fen_of(amount)
+    if wide:
+        _write(wide)
+
+
+def _write(wide: dict[tuple, tuple[list, list, date]]) -> None:
+    old = _stored(wide)
+    daily: dict[tuple, tuple[list[int], list[int]]] = {}
+    for key, (counts, fens, day) in wide.items():
+        day_key = (day, *key[1:])
+        total = daily.get(day_key) or daily.setdefault(day_key, ([0] * WIDTH, [0] * WIDTH))
+        before = old.get(key)
+        for at, count in enumerate(counts):
+            if count is not None:
+                total[0][at] += count - (before[0][at] or 0 if before else 0)
+                total[1][at] += (fens[at] or 0) - (before[1][at] or 0 if before else 0)
+    PaymentMinute.upsert_many([(*key, *counts, *fens) for key, (counts, fens, _) in wide.items()])
+    PaymentDay.add_many([(*key, *counts, *fens) for key, (counts, fens) in daily.items()])
 
 
 def _naive(minute: datetime) -> datetime:
@@ -102,22 +112,17 @@ def fen_of(amount: str | None) -> int | None:
     return int(whole) * 100 + int(cents.ljust(2, "0") or 0)
 
 
-def _stored(latest: dict[tuple, tuple]) -> dict[tuple, tuple[int, int]]:
-    """The stored (count, fen) of every key (naive UTC minute first) in the batch, looked up
-    series by series."""
-    minutes: dict[tuple[str, str, str], set[datetime]] = defaultdict(set)
-    for minute, direction, channel, scope, _ in latest:
-        minutes[(direction, channel, scope)].add(minute)
+def _stored(wide: dict[tuple, tuple]) -> dict[tuple, tuple[tuple, tuple]]:
+    """The stored (counts, fens) of every (naive minute, series) in the batch, looked up by
+    the batch's distinct minutes."""
+    minutes = sorted({key[0] for key in wide})
     stored = {}
-    for (direction, channel, scope), wanted in minutes.items():
-        ordered = sorted(wanted)
-        for start in range(0, len(ordered), KEY_LOOKUP_CHUNK):
-            chunk = ordered[start : start + KEY_LOOKUP_CHUNK]
-            rows = PaymentCount.existing(direction, channel, scope, chunk[0], chunk[-1])
-            for minute, outcome, count, amount in rows:
-                key = (_naive(minute), direction, channel, scope, outcome)
-                if key in latest:
-                    stored[key] = (count, _fen(amount))
+    for start in range(0, len(minutes), KEY_LOOKUP_CHUNK):
+        rows = PaymentMinute.stored_at(minutes[start : start + KEY_LOOKUP_CHUNK])
+        for minute, direction, channel, scope, *values in rows:
+            key = (_naive(minute), direction, channel, scope)
+            if key in wide:
+                stored[key] = (tuple(values[:WIDTH]), tuple(values[WIDTH:]))
     return stored
 
 
@@ -140,17 +145,19 @@ def _ensure_daily_zone(zone: ZoneInfo) -> None:
 
 
 def rebuild_daily_totals(zone: ZoneInfo) -> None:
-    """Recompute every daily total from the minute buckets, cut in `zone`."""
-    PaymentDaily.delete().execute()
-    daily: dict[tuple[date, str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
-    query = PaymentCount.select().order_by(PaymentCount.minute)
-    for row in query.iterator():
-        total = daily[
-            (day_of(row.minute, zone), row.direction, row.channel, row.scope, row.outcome)
-        ]
-        total[0] += row.count
-        total[1] += _fen(row.amount)
-    PaymentDaily.add_many([(*k, n, f) for k, (n, f) in daily.items() if n or f])
+    """Recompute every daily total from the minute rows, cut in `zone`."""
+    PaymentDay.delete().execute()
+    daily: dict[tuple, tuple[list[int], list[int]]] = {}
+    columns = [
+        getattr(PaymentMinute, c) for c in ("minute", *SERIES_COLUMNS, *COUNT_COLUMNS, *FEN_COLUMNS)
+    ]
+    for minute, direction, channel, scope, *values in PaymentMinute.select(*columns).tuples():
+        key = (day_of(minute, zone), direction, channel, scope)
+        total = daily.get(key) or daily.setdefault(key, ([0] * WIDTH, [0] * WIDTH))
+        for at in range(WIDTH):
+            total[0][at] += values[at] or 0
+            total[1][at] += values[WIDTH + at] or 0
+    PaymentDay.add_many([(*key, *counts, *fens) for key, (counts, fens) in daily.items()])
 
 
 # ---- rates -----------------------------------------------------------------------------------
@@ -176,11 +183,11 @@ def outcome_totals(
     series = {"direction": direction, "scope": scope, "channel": channel}
     split = split_by_days(since, until, zone)
     if split.days is None or _daily_zone() != zone.key:
-        return PaymentCount.outcome_totals(**series, since=since, until=until)
-    parts = [PaymentDaily.outcome_totals(**series, first=split.days[0], end=split.days[1])]
+        return PaymentMinute.outcome_totals(**series, since=since, until=until)
+    parts = [PaymentDay.outcome_totals(**series, first=split.days[0], end=split.days[1])]
     for edge in (split.head, split.tail):
         if edge is not None:
-            parts.append(PaymentCount.outcome_totals(**series, since=edge[0], until=edge[1]))
+            parts.append(PaymentMinute.outcome_totals(**series, since=edge[0], until=edge[1]))
     return add_counts(*parts)
 
 
@@ -245,24 +252,3 @@ def _rate_view(rate: Rate) -> RateOut:
         numerator=rate.value.numerator,
         denominator=rate.value.denominator,
     )
-
-
-def buckets_from(rows: Iterable[PaymentCountRow], *, field: str = "counts") -> Iterator[Bucket]:
-    """Validated rows as buckets; a minute that is not whole is refused naming its row."""
-    checked: set[datetime] = set()
-    for index, row in enumerate(rows):
-        minute = row["minute"]
-        if minute not in checked:
-            if minute.second or minute.microsecond:
-                raise Invalid.one(f"{field}[{index}].minute", WHOLE_MINUTE)
-            checked.add(minute)
-        amount = row.get("amount")
-        yield (
-            minute,
-            row["direction"],
-            row["channel"],
-            row["scope"],
-            row["outcome"],
-            row["count"],
-            None if amount is None else fen_of(amount),
-        )
