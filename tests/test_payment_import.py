@@ -154,3 +154,75 @@ def test_arbitrary_rows_are_imported_or_refused_never_half(app, runner, tmp_path
     assert result.exit_code in (0, 2), result.output
     if result.exit_code == 2:
         assert stored_counts(app) == before
+
+
+def _week_of_counts():
+    """Every 30 minutes of 2024-W30 for three channels: rows and the totals they make."""
+    from datetime import datetime, timedelta
+
+    start = datetime.fromisoformat("2024-07-22T00:00:00+08:00")
+    rows = []
+    for step in range(7 * 48):
+        minute = (start + timedelta(minutes=30 * step)).isoformat()
+        for channel in ("unionpay", "nucc", "icbc"):
+            for direction in ("pay_in", "pay_out"):
+                for scope in ("final", "first_attempt"):
+                    for outcome, n in (
+                        ("success", 900 + step % 13),
+                        ("system", step % 3),
+                        ("user", 7),
+                        ("pending", 2),
+                    ):
+                        rows.append((minute, direction, channel, scope, outcome, n))
+    return rows
+
+
+def _expected(rows, rate, channel, since, until):
+    excludes = {
+        "pay_in_effective": {"user", "merchant", "risk", "bank_decline", "pending", "invalid"},
+        "pay_out_effective": {"user", "merchant", "risk", "bank_decline", "pending", "invalid"},
+        "first_attempt": {"pending", "invalid"},
+    }[rate]
+    direction = "pay_out" if rate == "pay_out_effective" else "pay_in"
+    scope = "first_attempt" if rate == "first_attempt" else "final"
+    kept = [
+        r
+        for r in rows
+        if r[1] == direction
+        and r[3] == scope
+        and since <= r[0] < until
+        and channel in ("all", r[2])
+        and r[4] not in excludes
+    ]
+    return sum(r[5] for r in kept if r[4] == "success"), sum(r[5] for r in kept)
+
+
+def test_a_week_pushed_by_api_and_imported_by_csv_gives_exact_rates(api, runner, tmp_path):
+    from datetime import datetime
+
+    rows = _week_of_counts()
+    half = len(rows) // 2
+    for start in range(0, half, 5000):
+        batch = [
+            dict(
+                zip(("minute", "direction", "channel", "scope", "outcome", "count"), r, strict=True)
+            )
+            for r in rows[start : min(start + 5000, half)]
+        ]
+        assert api.post("/payments/counts", {"counts": batch}, role="ingest").status_code == 200
+    text = "minute,direction,channel,scope,outcome,count\n" + "\n".join(
+        ",".join(map(str, r)) for r in rows[half:]
+    )
+    assert _import(runner, tmp_path, text).exit_code == 0
+    parsed = [(datetime.fromisoformat(r[0]), *r[1:]) for r in rows]
+    for since, until in (
+        ("2024-07-22T00:00:00+08:00", "2024-07-29T00:00:00+08:00"),
+        ("2024-07-23T10:17:00+08:00", "2024-07-26T03:45:00+08:00"),
+        ("2024-07-24T00:00:00+08:00", "2024-07-24T06:00:00+08:00"),
+    ):
+        for channel in ("all", "unionpay", "nucc", "icbc"):
+            got = api.get("/payments/rates", since=since, until=until, channel=channel)
+            window = (datetime.fromisoformat(since), datetime.fromisoformat(until))
+            for item in got.get_json()["items"]:
+                expected = _expected(parsed, item["rate"], channel, *window)
+                assert (item["numerator"], item["denominator"]) == expected
