@@ -285,9 +285,25 @@ def _run_many(model: type[BaseModel], sql: str, rows: Sequence[tuple]) -> None:
         db.cursor().executemany(sql.replace("VALUES (?)", f"VALUES ({marks})"), rows)
 
 
-def _sum_columns(model: type[BaseModel], query: peewee.ModelSelect) -> dict[str, int]:
-    sums = query.select(*(peewee.fn.SUM(getattr(model, c)) for c in COUNT_COLUMNS)).tuples()
-    return {o: int(n) for o, n in zip(OUTCOMES, sums.get(), strict=True) if n is not None}
+def _series_totals(
+    model: type[BaseModel],
+    period: peewee.Field,
+    first: Any,
+    end: Any,
+    *,
+    direction: str,
+    scope: str,
+    channel: str | None,
+) -> dict[str, int]:
+    """Σ count per outcome of one direction and scope (one channel, or all) over rows whose
+    `period` column is in [first, end)."""
+    query = model.select(*(peewee.fn.SUM(getattr(model, c)) for c in COUNT_COLUMNS)).where(
+        (model.direction == direction) & (model.scope == scope) & (period >= first) & (period < end)
+    )
+    if channel is not None:
+        query = query.where(model.channel == channel)
+    sums = query.tuples().get()
+    return {o: int(n) for o, n in zip(OUTCOMES, sums, strict=True) if n is not None}
 
 
 @_outcome_columns(stored_as_given=True)
@@ -332,15 +348,8 @@ class PaymentMinute(BaseModel):
         cls, *, direction: str, scope: str, channel: str | None, since: datetime, until: datetime
     ) -> dict[str, int]:
         """Σ count per outcome over minutes in [since, until)."""
-        query = cls.select().where(
-            (cls.direction == direction)
-            & (cls.scope == scope)
-            & (cls.minute >= since)
-            & (cls.minute < until)
-        )
-        if channel is not None:
-            query = query.where(cls.channel == channel)
-        return _sum_columns(cls, query)
+        series = {"direction": direction, "scope": scope, "channel": channel}
+        return _series_totals(cls, cls.minute, since, until, **series)
 
 
 @_outcome_columns(stored_as_given=False)
@@ -375,15 +384,8 @@ class PaymentDay(BaseModel):
         cls, *, direction: str, scope: str, channel: str | None, first: date, end: date
     ) -> dict[str, int]:
         """Σ count per outcome over local days [first, end)."""
-        query = cls.select().where(
-            (cls.direction == direction)
-            & (cls.scope == scope)
-            & (cls.day >= first)
-            & (cls.day < end)
-        )
-        if channel is not None:
-            query = query.where(cls.channel == channel)
-        return _sum_columns(cls, query)
+        series = {"direction": direction, "scope": scope, "channel": channel}
+        return _series_totals(cls, cls.day, first, end, **series)
 
 
 class PaymentStage(BaseModel):

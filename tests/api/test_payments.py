@@ -206,3 +206,31 @@ def test_daily_totals_stay_the_sum_of_the_minutes_through_any_upserts(api, db, f
     for batch in (first, second, first):
         ingest(api, [count(m.isoformat(), o, n, channel=c) for m, o, n, c in batch])
         assert _daily_equals_minutes()
+
+
+def test_a_new_time_zone_recuts_the_daily_totals(app, api, database_url, tmp_path):
+    from tracker.app import create_app
+    from tracker.settings import load_settings
+
+    ingest(
+        api,
+        [
+            count("2024-07-23T07:30:00+08:00", "success", 5),
+            count("2024-07-23T08:30:00+08:00", "system", 1),
+        ],
+    )
+    utc = load_settings(
+        environ={},
+        overrides={"database_url": database_url, "data_dir": str(tmp_path), "timezone": "UTC"},
+    )
+    in_utc = create_app(utc).test_client()
+    headers = {"Authorization": f"Bearer {api.tokens['viewer']}"}
+    day = {"since": "2024-07-23T00:00:00Z", "until": "2024-07-24T00:00:00Z"}
+    before = in_utc.get("/api/v1/payments/rates", query_string=day, headers=headers).get_json()
+    in_utc.post(
+        "/api/v1/payments/counts",
+        headers={"Authorization": f"Bearer {api.tokens['ingest']}"},
+        json={"counts": []},
+    )
+    after = in_utc.get("/api/v1/payments/rates", query_string=day, headers=headers).get_json()
+    assert before["items"][0]["denominator"] == after["items"][0]["denominator"] == 1

@@ -7,7 +7,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from peewee import EXCLUDED
@@ -42,8 +41,6 @@ DAILY_ZONE = "payment_daily_zone"
 KEY_LOOKUP_CHUNK = 500
 POSITION = {outcome: at for at, outcome in enumerate(OUTCOMES)}
 WIDTH = len(OUTCOMES)
-
-
 WHOLE_MINUTE = "must be the start of a whole minute (seconds = 0)"
 
 
@@ -98,10 +95,6 @@ def _write(wide: dict[tuple, tuple[list, list, date]]) -> None:
 
 def _naive(minute: datetime) -> datetime:
     return minute.astimezone(UTC).replace(tzinfo=None)
-
-
-def _fen(amount: Decimal | None) -> int:
-    return 0 if amount is None else int(amount.scaleb(2))
 
 
 def fen_of(amount: str | None) -> int | None:
