@@ -329,3 +329,41 @@ def payments_import(path: str, quiet: bool) -> None:
             f"  unmapped reason code {code}: {rows} rows counted as {settings.outcomes.default}",
             err=True,
         )
+
+
+# ---- reports ---------------------------------------------------------------------------------
+
+
+@main.group()
+def report() -> None:
+    """The weekly review."""
+
+
+@report.command("weekly")
+@click.option("--week", help="ISO week, e.g. 2024-W30 (default: last week)")
+@click.option(
+    "--format", "fmt", type=click.Choice(("md", "json", "csv")), default="md", show_default=True
+)
+@click.option("--lang", type=click.Choice(("zh", "en")), default="zh", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to a file")
+def report_weekly(week: str | None, fmt: str, lang: str, out: str | None) -> None:
+    """Print (or write) the weekly review in the team's own format."""
+    from datetime import timedelta
+
+    from tracker.core.weekly import as_csv, as_json, markdown, week_name
+    from tracker.services.reports import weekly_report
+
+    now = utcnow()
+    with _app() as app:
+        settings = app.extensions["tracker.settings"]
+        week = week or week_name(now - timedelta(days=7), settings.zone)
+        result = weekly_report(week, now=now, settings=settings)
+    if fmt == "json":
+        text = json.dumps(as_json(result, lang), ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = (markdown if fmt == "md" else as_csv)(result, lang)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"{result.week} written to {out}", err=True)
+    else:
+        click.echo(text, nl=False)

@@ -4,7 +4,7 @@ OpenAPI document is generated from these."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar
 
@@ -24,6 +24,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from tracker.core.display import utc_text
 from tracker.core.incidents import SHARE_TOLERANCE
 from tracker.core.vocabulary import (
     RESERVED_SERVICE_KEYS,
@@ -65,13 +66,7 @@ Amount = Annotated[
 ]
 
 
-def format_utc(value: datetime) -> str:
-    """ISO 8601 in UTC with `Z`; microseconds only when there are any."""
-    text = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
-    return text.removesuffix(".000000") + "Z"
-
-
-UtcTime = Annotated[datetime, PlainSerializer(format_utc, return_type=str, when_used="json")]
+UtcTime = Annotated[datetime, PlainSerializer(utc_text, return_type=str, when_used="json")]
 Instant = Annotated[AwareDatetime, Field(examples=["2024-07-23T10:04:00+08:00"])]
 ServiceKey = Annotated[str, Field(pattern=SERVICE_KEY_PATTERN, examples=["payment-gateway"])]
 
@@ -498,3 +493,11 @@ class RatesOut(BaseModel):
     until: UtcTime
     channel: str
     items: list[RateOut]
+
+
+# ---- reports ---------------------------------------------------------------------------------
+
+
+class ReportQuery(Input):
+    format: Literal["md", "json", "csv"] = Field("md", description="md (default), json or csv")
+    lang: Literal["zh", "en"] = Field("zh", description="zh (default) or en")

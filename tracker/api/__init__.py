@@ -2,7 +2,16 @@
 
 from flask import Flask
 
-from tracker.api import auth, catalog, incidents, payments, problems, records, slo  # noqa: F401
+from tracker.api import (  # noqa: F401  (routes)
+    auth,
+    catalog,
+    incidents,
+    payments,
+    problems,
+    records,
+    reports,
+    slo,
+)
 from tracker.api.blueprint import api
 from tracker.api.health import health
 from tracker.api.routing import install

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -30,3 +31,9 @@ def count(value: Number) -> str:
         return "0"
     decimal = to_decimal(fraction)
     return f"{decimal.normalize():f}"
+
+
+def utc_text(moment: datetime) -> str:
+    """ISO 8601 in UTC with `Z`; microseconds only when there are any."""
+    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return text.removesuffix(".000000") + "Z"

@@ -1,0 +1,92 @@
+"""The weekly review, read from the database and computed through the same core as the API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from tracker.core.weekly import Event, RateFigure, WeeklyReport, as_json, markdown, parse_week
+from tracker.core.windows import iso_week_bounds, year_bounds
+from tracker.errors import NotFound
+from tracker.models import Incident, service_keys_by_incident
+from tracker.services.payments import rates_between
+from tracker.services.slo import availability_between, incident_counts
+from tracker.settings import Settings
+
+
+def weekly_report(week: str, *, now: datetime, settings: Settings) -> WeeklyReport:
+    """Rates over the ISO week; availability of `all` and attributed incident counts year to
+    date as of the week's end (or now, for the current week); the week's events."""
+    try:
+        year, number = parse_week(week)
+    except ValueError as exc:
+        raise NotFound(str(exc)) from None
+    zone = settings.zone
+    since, until = iso_week_bounds(year, number, zone)
+    if since > now:
+        raise NotFound(f"{week} has not started yet")
+    as_of = min(until, now)
+    # the year the week ends in: its last moment, not the midnight after it
+    year_start, _ = year_bounds((as_of - timedelta(microseconds=1)).astimezone(zone).year, zone)
+    rates = rates_between(
+        settings.payments.definitions(), since=since, until=as_of, channel=None, zone=zone
+    )
+    availability = availability_between(
+        "all", since=year_start, until=as_of, now=now, settings=settings
+    ).result
+    return WeeklyReport(
+        week=f"{year}-W{number:02d}",
+        since=since,
+        until=until,
+        as_of=as_of,
+        zone=zone,
+        rates=tuple(
+            RateFigure(
+                r.definition.name,
+                r.definition.label_zh,
+                r.definition.label_en,
+                r.value.numerator,
+                r.value.denominator,
+            )
+            for r in rates
+        ),
+        availability=availability.availability,
+        downtime_seconds=availability.downtime_seconds,
+        eligible_seconds=availability.eligible_seconds,
+        counts=incident_counts(since=year_start, until=as_of),
+        events=_events(since, until),
+    )
+
+
+def _events(since: datetime, until: datetime) -> tuple[Event, ...]:
+    """Every record detected in the week but the cancelled ones, in time order."""
+    rows = list(
+        Incident.detected_between(since, until)
+        .where(Incident.status != "cancelled")
+        .order_by(Incident.detected_at, Incident.id)
+    )
+    keys = service_keys_by_incident([r.id for r in rows])
+    return tuple(
+        Event(r.id, r.detected_at, r.title, r.grade, r.status, tuple(keys.get(r.id, ())))
+        for r in rows
+    )
+
+
+def export_weekly(week: str, *, now: datetime, settings: Settings) -> list[Path]:
+    """Write the week's Markdown (zh and en) and JSON to `<data_dir>/exports/weekly/`."""
+    import json
+
+    report = weekly_report(week, now=now, settings=settings)
+    folder = settings.data_dir / "exports" / "weekly"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for lang in ("zh", "en"):
+        path = folder / f"{report.week}.{lang}.md"
+        path.write_text(markdown(report, lang), encoding="utf-8")
+        written.append(path)
+    path = folder / f"{report.week}.json"
+    path.write_text(
+        json.dumps(as_json(report), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    written.append(path)
+    return written
