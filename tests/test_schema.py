@@ -54,7 +54,7 @@ def test_migrations_build_exactly_the_models_schema(fresh_url):
 
 def test_upgrade_is_idempotent(fresh_url):
     db = open_database(fresh_url("twice"))
-    assert upgrade(db) == ["0001_initial", "0002_payments"]
+    assert upgrade(db) == ["0001_initial", "0002_payments", "0003_weekly_review"]
     assert upgrade(db) == []
     with db.connection_context():
         assert pending(db) == []
@@ -68,7 +68,7 @@ def test_replicas_starting_together_migrate_once(fresh_url):
     url = fresh_url("together")
     with ProcessPoolExecutor(4) as pool:
         results = list(pool.map(_upgrade, [url] * 4))
-    assert sorted(map(len, results)) == [0, 0, 0, 2]
+    assert sorted(map(len, results)) == [0, 0, 0, 3]
     db = open_database(url)
     with db.connection_context():
-        assert db.execute_sql(f"SELECT COUNT(*) FROM {HISTORY_TABLE}").fetchone()[0] == 2
+        assert db.execute_sql(f"SELECT COUNT(*) FROM {HISTORY_TABLE}").fetchone()[0] == 3

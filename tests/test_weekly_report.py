@@ -231,16 +231,76 @@ def test_the_cli_writes_the_report(runner, week_30, tmp_path):
     assert out.read_text(encoding="utf-8") == (GOLDEN / "2024-W30.zh.md").read_text()
 
 
-def test_the_weekly_export_writes_markdown_and_json(app, week_30):
+def _export(app, week="2024-W30"):
     from tracker.clock import utcnow
     from tracker.db import database
     from tracker.services.reports import export_weekly
 
     settings = app.extensions["tracker.settings"]
     with app.app_context(), database.connection_context():
-        written = export_weekly("2024-W30", now=utcnow(), settings=settings)
+        return export_weekly(week, now=utcnow(), settings=settings, actor="test")
+
+
+def test_the_weekly_export_writes_markdown_and_json(app, week_30):
+    written = _export(app)
     assert [p.name for p in written] == ["2024-W30.zh.md", "2024-W30.en.md", "2024-W30.json"]
     assert written[0].read_text() == (GOLDEN / "2024-W30.zh.md").read_text()
+
+
+def _c_incident(api):
+    return api.get("/incidents", grade="C").get_json()["items"][0]
+
+
+def test_an_exported_week_is_frozen_as_presented(app, api, week_30):
+    _export(app)
+    incident = _c_incident(api)
+    api.patch(f"/incidents/{incident['id']}", {"responsibility": []})
+    text = _report(api, "2024-W30").get_data(as_text=True)
+    assert "- 事故数AB级0次，C级0.5次，D级0次\n" in text
+    assert f"- 更正：C级 0.5 → 1；事故{incident['id']}重新定责 0.5 → 1\n" in text
+
+
+def test_a_restatement_in_english_names_the_incident(app, api, week_30):
+    _export(app)
+    incident = _c_incident(api)
+    api.patch(f"/incidents/{incident['id']}", {"grade": "B"})
+    text = _report(api, "2024-W30", lang="en").get_data(as_text=True)
+    assert f"- Restated: AB 0 → 0.5; C 0.5 → 0; incident {incident['id']} regraded C → B" in text
+
+
+def test_retimed_added_and_withdrawn_incidents_are_restated(app, api, week_30):
+    _export(app)
+    incident = _c_incident(api)
+    api.patch(f"/incidents/{incident['id']}", {"mitigated_at": "2024-07-23T10:06:00+08:00"})
+    late = _event(api, "2024-07-25T09:00:00+08:00", "补录的事件")
+    noise = api.get("/incidents", q="GPT3.5").get_json()["items"][0]
+    api.patch(f"/incidents/{noise['id']}", {"status": "cancelled"})
+    notes = json.loads(_report(api, "2024-W30", format="json").get_data())["restatements"]
+    assert f"事故{incident['id']}时间更正" in notes and f"事故{late['id']}补录" in notes
+    assert f"事故{noise['id']}撤销" in notes
+
+
+def test_an_unchanged_frozen_week_reads_as_exported(app, api, week_30):
+    _export(app)
+    text = _report(api, "2024-W30").get_data(as_text=True)
+    assert text == (GOLDEN / "2024-W30.zh.md").read_text()
+
+
+def test_freezing_is_audited_once(app, api, week_30):
+    _export(app)
+    _export(app)
+    records = api.get("/audit", entity="weekly_review").get_json()["items"]
+    assert [r["entity_id"] for r in records] == ["2024-W30"]
+
+
+def test_the_current_week_is_not_frozen(app, api, gateway):
+    from datetime import UTC, datetime
+
+    from tracker.core.weekly import week_name
+
+    week = week_name(datetime.now(UTC), app.extensions["tracker.settings"].zone)
+    _export(app, week)
+    assert api.get("/audit", entity="weekly_review").get_json()["items"] == []
 
 
 def test_a_service_body_is_not_needed_for_an_empty_week(api):

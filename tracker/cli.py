@@ -346,24 +346,35 @@ def report() -> None:
 )
 @click.option("--lang", type=click.Choice(("zh", "en")), default="zh", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to a file")
-def report_weekly(week: str | None, fmt: str, lang: str, out: str | None) -> None:
+@click.option(
+    "--export",
+    is_flag=True,
+    help="Write md (zh, en) and json to the export folder; freezes a finished week",
+)
+def report_weekly(week: str | None, fmt: str, lang: str, out: str | None, export: bool) -> None:
     """Print (or write) the weekly review in the team's own format."""
     from datetime import timedelta
 
     from tracker.core.weekly import as_csv, as_json, markdown, week_name
-    from tracker.services.reports import weekly_report
+    from tracker.services.reports import export_weekly, weekly_review
 
     now = utcnow()
     with _app() as app:
         settings = app.extensions["tracker.settings"]
         week = week or week_name(now - timedelta(days=7), settings.zone)
-        result = weekly_report(week, now=now, settings=settings)
+        if export:
+            for path in export_weekly(week, now=now, settings=settings, actor=_actor()):
+                click.echo(str(path))
+            return
+        review = weekly_review(week, now=now, settings=settings)
+    report, notes = review.report, review.notes(lang)
     if fmt == "json":
-        text = json.dumps(as_json(result, lang), ensure_ascii=False, indent=2) + "\n"
+        data = as_json(report, lang, notes, review.frozen_at)
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     else:
-        text = (markdown if fmt == "md" else as_csv)(result, lang)
+        text = (markdown if fmt == "md" else as_csv)(report, lang, notes)
     if out:
         Path(out).write_text(text, encoding="utf-8")
-        click.echo(f"{result.week} written to {out}", err=True)
+        click.echo(f"{report.week} written to {out}", err=True)
     else:
         click.echo(text, nl=False)

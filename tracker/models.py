@@ -419,6 +419,15 @@ class PaymentStage(BaseModel):
         return list(cls.select().where(cls.id > last_id).order_by(cls.id).limit(size))
 
 
+class WeeklyReview(BaseModel):
+    """A week as it was exported: later exports show what changed beside it."""
+
+    week = peewee.CharField(max_length=8, primary_key=True)
+    frozen_at = UTCDateTimeField()
+    frozen_by = peewee.CharField(max_length=200)
+    snapshot = peewee.JSONField()
+
+
 class State(BaseModel):
     """Small facts about the stored data, e.g. the zone the daily totals were cut in."""
 
@@ -437,4 +446,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     PaymentMinute,
     PaymentDay,
     State,
+    WeeklyReview,
 )

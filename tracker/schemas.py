@@ -339,7 +339,13 @@ class IncidentQuery(PageQuery):
 
 
 AuditEntity = Literal[
-    "service", "incident", "timeline_entry", "maintenance_window", "token", "payment_import"
+    "service",
+    "incident",
+    "timeline_entry",
+    "maintenance_window",
+    "token",
+    "payment_import",
+    "weekly_review",
 ]
 
 

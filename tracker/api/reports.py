@@ -18,10 +18,13 @@ MEDIA = {"md": "text/markdown", "json": "application/json", "csv": "text/csv"}
 @api.get("/reports/weekly/<week>")
 @endpoint(query=ReportQuery, tags=("reports",))
 def weekly(week: str, query: ReportQuery):
-    """The weekly review of an ISO week (`2024-W30`): Markdown to paste, JSON or CSV."""
-    report = reports.weekly_report(week, now=utcnow(), settings=settings())
+    """The weekly review of an ISO week (`2024-W30`): Markdown to paste, JSON or CSV. A week
+    that was exported shows its figures as presented then, with what changed since."""
+    review = reports.weekly_review(week, now=utcnow(), settings=settings())
+    notes = review.notes(query.lang)
     if query.format == "json":
-        body = json.dumps(as_json(report, query.lang), ensure_ascii=False)
+        data = as_json(review.report, query.lang, notes, review.frozen_at)
+        body = json.dumps(data, ensure_ascii=False)
     else:
-        body = (markdown if query.format == "md" else as_csv)(report, query.lang)
+        body = (markdown if query.format == "md" else as_csv)(review.report, query.lang, notes)
     return Response(body, content_type=f"{MEDIA[query.format]}; charset=utf-8")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,6 +30,8 @@ TEXT: dict[str, dict[str, str]] = {
         "events": "## 【生产事件】",
         "no_events": "无",
         "separator": "：",
+        "restated": "更正",
+        "joiner": "；",
     },
     "en": {
         "figures": "## System figures",
@@ -38,6 +41,8 @@ TEXT: dict[str, dict[str, str]] = {
         "events": "## Production events",
         "no_events": "none",
         "separator": ": ",
+        "restated": "Restated",
+        "joiner": "; ",
     },
 }
 
@@ -85,6 +90,14 @@ class Event:
     grade: str | None
     status: str
     services: tuple[str, ...]
+    weight: str = "1"  # attributed weight, as the shortest decimal
+    impact_started_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+    @property
+    def times(self) -> tuple[datetime | None, ...]:
+        return (self.impact_started_at, self.detected_at, self.mitigated_at, self.resolved_at)
 
 
 @dataclass(frozen=True)
@@ -122,23 +135,33 @@ def event_line(event: Event, zone: ZoneInfo, lang: Lang) -> str:
     return f"{when}{EVENT_GAP}{title}"
 
 
-def markdown(report: WeeklyReport, lang: Lang = "zh") -> str:
-    """The 【系统运行数据】 and 【生产事件】 sections, ready to paste."""
+def markdown(report: WeeklyReport, lang: Lang = "zh", restated: Sequence[str] = ()) -> str:
+    """The 【系统运行数据】 and 【生产事件】 sections, ready to paste; a frozen week's
+    restatements follow its figures."""
     text, sep = TEXT[lang], TEXT[lang]["separator"]
     lines = [text["figures"], "", text["rates"], ""]
     lines += [f"- {r.label(lang)}{sep}{percent(r.value, lang=lang)}" for r in report.rates]
     lines += ["", text["availability_heading"], ""]
     lines.append(f"- {text['availability']}{sep}{percent(report.availability, lang=lang)}")
     lines.append(f"- {counts_line(report.counts, lang)}")
+    if restated:
+        lines.append(f"- {text['restated']}{sep}{text['joiner'].join(restated)}")
     lines += ["", text["events"], ""]
     events = [f"- {event_line(e, report.zone, lang)}" for e in report.events]
     lines += events or [f"- {text['no_events']}"]
     return "\n".join(lines) + "\n"
 
 
-def as_json(report: WeeklyReport, lang: Lang = "zh") -> dict[str, Any]:
+def as_json(
+    report: WeeklyReport,
+    lang: Lang = "zh",
+    restated: Sequence[str] = (),
+    frozen_at: datetime | None = None,
+) -> dict[str, Any]:
     """Raw values beside the display strings, and the events with their fields."""
     return {
+        "frozen_at": None if frozen_at is None else utc_text(frozen_at),
+        "restatements": list(restated),
         "week": report.week,
         "since": utc_text(report.since),
         "until": utc_text(report.until),
@@ -184,11 +207,11 @@ def as_json(report: WeeklyReport, lang: Lang = "zh") -> dict[str, Any]:
             }
             for e in report.events
         ],
-        "markdown": markdown(report, lang),
+        "markdown": markdown(report, lang, restated),
     }
 
 
-def as_csv(report: WeeklyReport, lang: Lang = "zh") -> str:
+def as_csv(report: WeeklyReport, lang: Lang = "zh", restated: Sequence[str] = ()) -> str:
     """One row per figure, one per event: section, key, label, value, display."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -220,7 +243,149 @@ def as_csv(report: WeeklyReport, lang: Lang = "zh") -> str:
         writer.writerow(
             ("event", e.id, e.title, utc_text(e.detected_at), event_line(e, report.zone, lang))
         )
+    for note in restated:
+        writer.writerow(("restated", "", TEXT[lang]["restated"], "", note))
     return out.getvalue()
+
+
+# ---- frozen reviews: the week as it was presented, and what changed since --------------------
+
+
+def snapshot(report: WeeklyReport) -> dict[str, Any]:
+    """Everything needed to present the week again exactly as it was (JSON-ready)."""
+
+    def when(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.isoformat()
+
+    return {
+        "week": report.week,
+        "since": when(report.since),
+        "until": when(report.until),
+        "as_of": when(report.as_of),
+        "rates": [
+            [r.name, r.label_zh, r.label_en, r.numerator, r.denominator] for r in report.rates
+        ],
+        "availability": report.availability,
+        "downtime_seconds": report.downtime_seconds,
+        "eligible_seconds": report.eligible_seconds,
+        "counts": {g: [str(c.attributed), c.distinct] for g, c in report.counts.items()},
+        "events": [
+            [
+                e.id,
+                when(e.detected_at),
+                e.title,
+                e.grade,
+                e.status,
+                list(e.services),
+                e.weight,
+                when(e.impact_started_at),
+                when(e.mitigated_at),
+                when(e.resolved_at),
+            ]
+            for e in report.events
+        ],
+    }
+
+
+def from_snapshot(data: dict[str, Any], zone: ZoneInfo) -> WeeklyReport:
+    def when(text: str | None) -> datetime | None:
+        return None if text is None else datetime.fromisoformat(text)
+
+    return WeeklyReport(
+        week=data["week"],
+        since=when(data["since"]),
+        until=when(data["until"]),
+        as_of=when(data["as_of"]),
+        zone=zone,
+        rates=tuple(RateFigure(*r) for r in data["rates"]),
+        availability=data["availability"],
+        downtime_seconds=data["downtime_seconds"],
+        eligible_seconds=data["eligible_seconds"],
+        counts={g: GradeCount(Decimal(a), d) for g, (a, d) in data["counts"].items()},
+        events=tuple(
+            Event(
+                e[0],
+                when(e[1]),
+                e[2],
+                e[3],
+                e[4],
+                tuple(e[5]),
+                e[6],
+                when(e[7]),
+                when(e[8]),
+                when(e[9]),
+            )
+            for e in data["events"]
+        ),
+    )
+
+
+WORDS = {
+    "zh": {
+        "regraded": "事故{id}重新定级 {a} → {b}",
+        "reattributed": "事故{id}重新定责 {a} → {b}",
+        "retimed": "事故{id}时间更正",
+        "added": "事故{id}补录",
+        "withdrawn": "事故{id}撤销",
+        "ungraded": "未定级",
+    },
+    "en": {
+        "regraded": "incident {id} regraded {a} → {b}",
+        "reattributed": "incident {id} reattributed {a} → {b}",
+        "retimed": "incident {id} retimed",
+        "added": "incident {id} added",
+        "withdrawn": "incident {id} withdrawn",
+        "ungraded": "ungraded",
+    },
+}
+
+
+def restatements(frozen: WeeklyReport, current: WeeklyReport, lang: Lang = "zh") -> list[str]:
+    """What changed since the week was frozen: figures as `C级 0.5 → 1`, then the week's
+    incidents regraded, reattributed, retimed, added or withdrawn."""
+    notes = []
+    before = {r.name: r for r in frozen.rates}
+    for rate in current.rates:
+        if rate.name in before:
+            a, b = percent(before[rate.name].value, lang=lang), percent(rate.value, lang=lang)
+            if a != b:
+                notes.append(f"{rate.label(lang)} {a} → {b}")
+    a, b = percent(frozen.availability, lang=lang), percent(current.availability, lang=lang)
+    if a != b:
+        notes.append(f"{TEXT[lang]['availability']} {a} → {b}")
+    for grade in ("AB", "C", "D"):
+        a, b = count(frozen.counts[grade].attributed), count(current.counts[grade].attributed)
+        if a != b:
+            notes.append(f"{grade}级 {a} → {b}" if lang == "zh" else f"{grade} {a} → {b}")
+    notes += _event_notes(frozen.events, current.events, WORDS[lang])
+    return notes
+
+
+def _event_notes(
+    frozen: Sequence[Event], current: Sequence[Event], words: dict[str, str]
+) -> list[str]:
+    notes = []
+    was = {e.id: e for e in frozen}
+    now = {e.id: e for e in current}
+    for event in current:
+        old = was.get(event.id)
+        if old is None:
+            notes.append(words["added"].format(id=event.id))
+            continue
+        if old.grade != event.grade:
+            notes.append(
+                words["regraded"].format(
+                    id=event.id,
+                    a=old.grade or words["ungraded"],
+                    b=event.grade or words["ungraded"],
+                )
+            )
+        if old.weight != event.weight:
+            notes.append(words["reattributed"].format(id=event.id, a=old.weight, b=event.weight))
+        if old.times != event.times:
+            notes.append(words["retimed"].format(id=event.id))
+    notes += [words["withdrawn"].format(id=i) for i in was if i not in now]
+    return notes
 
 
 def _number(value: Decimal) -> str:

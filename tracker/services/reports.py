@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tracker.core.weekly import Event, RateFigure, WeeklyReport, as_json, markdown, parse_week
+from tracker.core.display import count
+from tracker.core.incidents import attributed_weight
+from tracker.core.weekly import (
+    Event,
+    RateFigure,
+    WeeklyReport,
+    as_json,
+    from_snapshot,
+    markdown,
+    parse_week,
+    restatements,
+    snapshot,
+)
 from tracker.core.windows import iso_week_bounds, year_bounds
+from tracker.db import database
 from tracker.errors import NotFound
-from tracker.models import Incident, service_keys_by_incident
+from tracker.models import Incident, WeeklyReview, service_keys_by_incident
+from tracker.services import audit
 from tracker.services.payments import rates_between
 from tracker.services.slo import availability_between, incident_counts
 from tracker.settings import Settings
@@ -67,26 +83,84 @@ def _events(since: datetime, until: datetime) -> tuple[Event, ...]:
     )
     keys = service_keys_by_incident([r.id for r in rows])
     return tuple(
-        Event(r.id, r.detected_at, r.title, r.grade, r.status, tuple(keys.get(r.id, ())))
+        Event(
+            r.id,
+            r.detected_at,
+            r.title,
+            r.grade,
+            r.status,
+            tuple(keys.get(r.id, ())),
+            count(attributed_weight(r.responsibility)),
+            r.impact_started_at,
+            r.mitigated_at,
+            r.resolved_at,
+        )
         for r in rows
     )
 
 
-def export_weekly(week: str, *, now: datetime, settings: Settings) -> list[Path]:
-    """Write the week's Markdown (zh and en) and JSON to `<data_dir>/exports/weekly/`."""
-    import json
+@dataclass(frozen=True)
+class Review:
+    """The week as presented: frozen at its first export, with what changed since."""
 
-    report = weekly_report(week, now=now, settings=settings)
+    report: WeeklyReport
+    restated: dict[str, list[str]]  # lang → notes
+    frozen_at: datetime | None
+
+    def notes(self, lang: str) -> list[str]:
+        return self.restated.get(lang, [])
+
+
+def weekly_review(week: str, *, now: datetime, settings: Settings) -> Review:
+    """A frozen week shows its frozen figures and the restatements; any other week, now."""
+    current = weekly_report(week, now=now, settings=settings)
+    frozen = WeeklyReview.get_or_none(WeeklyReview.week == current.week)
+    if frozen is None:
+        return Review(current, {}, None)
+    presented = from_snapshot(frozen.snapshot, settings.zone)
+    restated = {lang: restatements(presented, current, lang) for lang in ("zh", "en")}
+    return Review(presented, restated, frozen.frozen_at)
+
+
+def freeze(report: WeeklyReport, *, actor: str, now: datetime) -> bool:
+    """Freeze a week as presented, once; returns whether this call froze it."""
+    with database.atomic():
+        created = (
+            WeeklyReview.insert(
+                week=report.week, frozen_at=now, frozen_by=actor, snapshot=snapshot(report)
+            )
+            .on_conflict_ignore()
+            .execute()
+        )
+        if created:
+            audit.record(
+                "freeze",
+                "weekly_review",
+                report.week,
+                before=None,
+                after={"week": report.week},
+                actor=actor,
+                now=now,
+            )
+    return bool(created)
+
+
+def export_weekly(week: str, *, now: datetime, settings: Settings, actor: str) -> list[Path]:
+    """Write the week's Markdown (zh and en) and JSON to `<data_dir>/exports/weekly/`; the
+    first export freezes the week as presented."""
+    review = weekly_review(week, now=now, settings=settings)
+    if review.frozen_at is None and review.report.as_of == review.report.until:
+        freeze(review.report, actor=actor, now=now)
     folder = settings.data_dir / "exports" / "weekly"
     folder.mkdir(parents=True, exist_ok=True)
+    report = review.report
     written = []
     for lang in ("zh", "en"):
         path = folder / f"{report.week}.{lang}.md"
-        path.write_text(markdown(report, lang), encoding="utf-8")
+        path.write_text(markdown(report, lang, review.notes(lang)), encoding="utf-8")
         written.append(path)
     path = folder / f"{report.week}.json"
-    path.write_text(
-        json.dumps(as_json(report), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
+    data = as_json(report, "zh", review.notes("zh"), review.frozen_at)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     written.append(path)
     return written
