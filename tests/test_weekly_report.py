@@ -243,7 +243,8 @@ def _export(app, week="2024-W30"):
 
 def test_the_weekly_export_writes_markdown_and_json(app, week_30):
     written = _export(app)
-    assert [p.name for p in written] == ["2024-W30.zh.md", "2024-W30.en.md", "2024-W30.json"]
+    names = ["2024-W30.zh.md", "2024-W30.en.md", "2024-W30.json", "2024-W30.png"]
+    assert [p.name for p in written] == names
     assert written[0].read_text() == (GOLDEN / "2024-W30.zh.md").read_text()
 
 

@@ -378,3 +378,34 @@ def report_weekly(week: str | None, fmt: str, lang: str, out: str | None, export
         click.echo(f"{report.week} written to {out}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _summary_command(kind: str) -> None:
+    """`tracker report monthly|yearly`: the same figures as the API's summaries."""
+
+    @report.command(kind)
+    @click.option("--period", required=True, help="2024-07 for a month, 2024 for a year")
+    @click.option(
+        "--format", "fmt", type=click.Choice(("md", "json")), default="md", show_default=True
+    )
+    @click.option("--lang", type=click.Choice(("zh", "en")), default="zh", show_default=True)
+    def command(period: str, fmt: str, lang: str) -> None:
+        from tracker.core.summary import summary_json, summary_markdown
+        from tracker.services import summaries
+
+        build = summaries.monthly_summary if kind == "monthly" else summaries.yearly_summary
+        with _app() as app:
+            summary = build(period, now=utcnow(), settings=app.extensions["tracker.settings"])
+        if fmt == "json":
+            click.echo(json.dumps(summary_json(summary, lang), ensure_ascii=False, indent=2))
+        else:
+            click.echo(summary_markdown(summary, lang), nl=False)
+
+    command.__doc__ = (
+        f"Print the {kind} summary: availability per service, budgets, counts, "
+        "time to mitigate, success rates per channel."
+    )
+
+
+_summary_command("monthly")
+_summary_command("yearly")

@@ -351,6 +351,17 @@ class PaymentMinute(BaseModel):
         series = {"direction": direction, "scope": scope, "channel": channel}
         return _series_totals(cls, cls.minute, since, until, **series)
 
+    @classmethod
+    def channels_between(cls, since: datetime, until: datetime) -> list[str]:
+        """The distinct channels with a bucket in [since, until), in name order."""
+        query = (
+            cls.select(cls.channel)
+            .where((cls.minute >= since) & (cls.minute < until))
+            .distinct()
+            .order_by(cls.channel)
+        )
+        return [channel for (channel,) in query.tuples()]
+
 
 @_outcome_columns(stored_as_given=False)
 class PaymentDay(BaseModel):
@@ -363,6 +374,12 @@ class PaymentDay(BaseModel):
 
     class Meta:
         indexes = ((("day", "direction", "channel", "scope"), True),)
+
+    @classmethod
+    def channels_between(cls, first: date, end: date) -> list[str]:
+        """The distinct channels with totals on local days [first, end)."""
+        query = cls.select(cls.channel).where((cls.day >= first) & (cls.day < end)).distinct()
+        return [channel for (channel,) in query.tuples()]
 
     @classmethod
     def add_many(cls, rows: Sequence[tuple]) -> None:

@@ -11,6 +11,8 @@ from tracker.api import (  # noqa: F401  (routes)
     records,
     reports,
     slo,
+    summaries,
+    trends,
 )
 from tracker.api.blueprint import api
 from tracker.api.health import health

@@ -33,10 +33,11 @@ class TrendPoint:
 @dataclass(frozen=True)
 class Trend:
     """Consecutive weeks, oldest first; `rate_labels` maps each rate name, in configured order,
-    to its (zh, en) labels."""
+    to its (zh, en) labels; `objective` is the availability objective of `all`, if known."""
 
     points: tuple[TrendPoint, ...]
     rate_labels: dict[str, tuple[str, str]]
+    objective: float | None = None
 
     def label(self, rate: str, lang: Lang) -> str:
         """A rate's label in `lang`."""

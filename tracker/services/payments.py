@@ -184,6 +184,18 @@ def outcome_totals(
     return add_counts(*parts)
 
 
+def channels_between(since: datetime, until: datetime, *, zone: ZoneInfo) -> list[str]:
+    """The channels with counts in [since, until), from day rows and edge minutes."""
+    split = split_by_days(since, until, zone)
+    if split.days is None or _daily_zone() != zone.key:
+        return PaymentMinute.channels_between(since, until)
+    found = set(PaymentDay.channels_between(*split.days))
+    for edge in (split.head, split.tail):
+        if edge is not None:
+            found.update(PaymentMinute.channels_between(*edge))
+    return sorted(found)
+
+
 def rates_between(
     definitions: Sequence[RateDefinition],
     *,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from tracker.charts import trend_png
 from tracker.core.display import count
 from tracker.core.incidents import attributed_weight
 from tracker.core.weekly import (
@@ -27,6 +28,7 @@ from tracker.models import Incident, WeeklyReview, service_keys_by_incident
 from tracker.services import audit
 from tracker.services.payments import rates_between
 from tracker.services.slo import availability_between, incident_counts
+from tracker.services.trends import weekly_trend
 from tracker.settings import Settings
 
 
@@ -146,8 +148,8 @@ def freeze(report: WeeklyReport, *, actor: str, now: datetime) -> bool:
 
 
 def export_weekly(week: str, *, now: datetime, settings: Settings, actor: str) -> list[Path]:
-    """Write the week's Markdown (zh and en) and JSON to `<data_dir>/exports/weekly/`; the
-    first export freezes the week as presented."""
+    """Write the week's Markdown (zh and en), JSON and 12-week chart (PNG) to
+    `<data_dir>/exports/weekly/`; the first export freezes the week as presented."""
     review = weekly_review(week, now=now, settings=settings)
     if review.frozen_at is None and review.report.as_of == review.report.until:
         freeze(review.report, actor=actor, now=now)
@@ -162,5 +164,8 @@ def export_weekly(week: str, *, now: datetime, settings: Settings, actor: str) -
     path = folder / f"{report.week}.json"
     data = as_json(report, "zh", review.notes("zh"), review.frozen_at)
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    written.append(path)
+    path = folder / f"{report.week}.png"
+    path.write_bytes(trend_png(weekly_trend(report.week, now=now, settings=settings)))
     written.append(path)
     return written

@@ -9,8 +9,9 @@ from tracker.core.trend import Trend, TrendPoint
 from tracker.core.weekly import parse_week
 from tracker.core.windows import iso_week_bounds
 from tracker.errors import NotFound
+from tracker.services.maintenance import ALL
 from tracker.services.payments import rates_between
-from tracker.services.slo import availability_between
+from tracker.services.slo import availability_between, objective_of
 from tracker.settings import Settings
 
 TREND_WEEKS = 12
@@ -39,7 +40,7 @@ def weekly_trend(
         as_of = min(until, now)
         rates = rates_between(definitions, since=since, until=as_of, channel=None, zone=zone)
         availability = availability_between(
-            "all", since=since, until=as_of, now=now, settings=settings
+            ALL, since=since, until=as_of, now=now, settings=settings
         ).result.availability
         points.append(
             TrendPoint(
@@ -55,4 +56,5 @@ def weekly_trend(
     return Trend(
         points=tuple(points),
         rate_labels={d.name: (d.label_zh, d.label_en) for d in definitions},
+        objective=objective_of(ALL, settings),
     )

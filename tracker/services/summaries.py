@@ -1,0 +1,96 @@
+"""Monthly and yearly summaries, read through the same services as the weekly review and the
+API, so the figures never disagree."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from tracker.core.summary import ChannelRates, ServiceAvailability, Summary, parse_month, parse_year
+from tracker.core.weekly import RateFigure
+from tracker.core.windows import local_midnight, year_bounds
+from tracker.errors import NotFound
+from tracker.services.payments import Rate, channels_between, rates_between
+from tracker.services.slo import availability_between, incident_counts, scopes, time_to
+from tracker.settings import Settings
+
+
+def monthly_summary(month: str, *, now: datetime, settings: Settings) -> Summary:
+    """The figures of a calendar month (`2024-07`) cut in the configured zone, as of its end
+    (or now, for the current month)."""
+    zone = settings.zone
+    try:
+        year, number = parse_month(month)
+        following = date(year + number // 12, number % 12 + 1, 1)
+        since = local_midnight(date(year, number, 1), zone)
+        until = local_midnight(following, zone)
+    except (ValueError, OverflowError) as exc:  # not a month, or one no calendar can hold
+        raise NotFound(str(exc)) from None
+    return _summary(f"{year}-{number:02d}", since, until, now=now, settings=settings)
+
+
+def yearly_summary(year: str, *, now: datetime, settings: Settings) -> Summary:
+    """The figures of a calendar year (`2024`) cut in the configured zone, as of its end (or
+    now, for the current year)."""
+    try:
+        number = parse_year(year)
+        since, until = year_bounds(number, settings.zone)
+    except (ValueError, OverflowError) as exc:
+        raise NotFound(str(exc)) from None
+    return _summary(f"{number:04d}", since, until, now=now, settings=settings)
+
+
+def _summary(
+    period: str, since: datetime, until: datetime, *, now: datetime, settings: Settings
+) -> Summary:
+    """Every figure over [since, min(until, now)); a period yet to start does not exist."""
+    if since > now:
+        raise NotFound(f"{period} has not started yet")
+    zone, as_of = settings.zone, min(until, now)
+    definitions = settings.payments.definitions()
+    window = {"since": since, "until": as_of, "zone": zone}
+    return Summary(
+        period=period,
+        since=since,
+        until=until,
+        as_of=as_of,
+        zone=zone,
+        rates=_figures(rates_between(definitions, channel=None, **window)),
+        channels=tuple(
+            ChannelRates(channel, _figures(rates_between(definitions, channel=channel, **window)))
+            for channel in channels_between(since, as_of, zone=zone)
+        ),
+        availability=tuple(
+            _availability(scope, since=since, until=as_of, now=now, settings=settings)
+            for scope in scopes()
+        ),
+        counts=incident_counts(since=since, until=as_of),
+        time_to_mitigate=time_to(since=since, until=as_of, kind="mitigate"),
+    )
+
+
+def _figures(rates: Sequence[Rate]) -> tuple[RateFigure, ...]:
+    return tuple(
+        RateFigure(
+            r.definition.name,
+            r.definition.label_zh,
+            r.definition.label_en,
+            r.value.numerator,
+            r.value.denominator,
+        )
+        for r in rates
+    )
+
+
+def _availability(
+    scope: str, *, since: datetime, until: datetime, now: datetime, settings: Settings
+) -> ServiceAvailability:
+    report = availability_between(scope, since=since, until=until, now=now, settings=settings)
+    result = report.result
+    return ServiceAvailability(
+        scope,
+        report.objective,
+        result.availability,
+        result.downtime_seconds,
+        result.eligible_seconds,
+    )
