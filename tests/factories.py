@@ -51,3 +51,19 @@ def stored_counts(app: Flask) -> dict[str, int]:
     """Rows per table: what a refused request must leave unchanged."""
     with app.app_context(), database.connection_context():
         return {m._meta.table_name: m.select().count() for m in MODELS}
+
+
+def counts_body(minute, direction, scope, outcomes, channel="unionpay"):
+    """A payment-count batch: one row per (outcome, count) pair of one minute and series."""
+    rows = [
+        {
+            "minute": minute,
+            "direction": direction,
+            "channel": channel,
+            "scope": scope,
+            "outcome": outcome,
+            "count": n,
+        }
+        for outcome, n in dict(outcomes).items()
+    ]
+    return {"counts": rows}

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.factories import incident_body, service_body
+from tests.factories import counts_body, incident_body, service_body
 from tracker.core.summary import minutes, parse_month, parse_year, summary_json, summary_markdown
 from tracker.errors import NotFound
 from tracker.services.summaries import monthly_summary, yearly_summary
@@ -25,18 +25,8 @@ def settings(app):
 
 
 def _counts(api, minute, channel, outcomes):
-    rows = [
-        {
-            "minute": minute,
-            "direction": "pay_in",
-            "channel": channel,
-            "scope": "final",
-            "outcome": outcome,
-            "count": n,
-        }
-        for outcome, n in outcomes
-    ]
-    assert api.post("/payments/counts", {"counts": rows}, role="ingest").status_code == 200
+    body = counts_body(minute, "pay_in", "final", outcomes, channel=channel)
+    assert api.post("/payments/counts", body, role="ingest").status_code == 200
 
 
 def _incident(api, **fields):

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 import tracker.api.trends  # noqa: F401  (registers the route before any app is created)
-from tests.factories import incident_body
+from tests.factories import counts_body, incident_body
 from tracker.charts import chart_language, limits, trend_png
 from tracker.core.trend import Trend, TrendPoint
 from tracker.errors import NotFound
@@ -46,19 +46,8 @@ def _monday(week: int) -> date:
 
 
 def _counts(api, day: date, direction: str, scope: str, outcomes: dict[str, int]) -> None:
-    minute = f"{day.isoformat()}T11:00:00+08:00"
-    rows = [
-        {
-            "minute": minute,
-            "direction": direction,
-            "channel": "unionpay",
-            "scope": scope,
-            "outcome": outcome,
-            "count": n,
-        }
-        for outcome, n in outcomes.items()
-    ]
-    assert api.post("/payments/counts", {"counts": rows}, role="ingest").status_code == 200
+    body = counts_body(f"{day.isoformat()}T11:00:00+08:00", direction, scope, outcomes)
+    assert api.post("/payments/counts", body, role="ingest").status_code == 200
 
 
 def _outage(api, day: date, start: str, end: str, ratio: float) -> None:

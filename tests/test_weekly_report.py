@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import incident_body, service_body
+from tests.factories import counts_body, incident_body, service_body
 from tracker.cli import main
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -41,18 +41,8 @@ W2_EVENTS = [
 
 
 def _counts(api, minute, direction, scope, outcomes):
-    rows = [
-        {
-            "minute": minute,
-            "direction": direction,
-            "channel": "unionpay",
-            "scope": scope,
-            "outcome": outcome,
-            "count": n,
-        }
-        for outcome, n in outcomes
-    ]
-    assert api.post("/payments/counts", {"counts": rows}, role="ingest").status_code == 200
+    body = counts_body(minute, direction, scope, outcomes)
+    assert api.post("/payments/counts", body, role="ingest").status_code == 200
 
 
 def _event(api, detected_at, title, **fields):

@@ -21,6 +21,7 @@ from tracker.core.rates import (
     success_rate,
 )
 from tracker.core.vocabulary import OUTCOMES
+from tracker.core.weekly import RateFigure
 from tracker.core.windows import resolve_range
 from tracker.db import database, exclusive
 from tracker.errors import Invalid
@@ -220,6 +221,20 @@ def rates_between(
             )
         rates.append(Rate(definition, success_rate(totals[series], definition.excludes)))
     return rates
+
+
+def rate_figures(rates: Sequence[Rate]) -> tuple[RateFigure, ...]:
+    """Rates as the reports print them."""
+    return tuple(
+        RateFigure(
+            r.definition.name,
+            r.definition.label_zh,
+            r.definition.label_en,
+            r.value.numerator,
+            r.value.denominator,
+        )
+        for r in rates
+    )
 
 
 def rates_report(

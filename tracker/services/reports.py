@@ -12,7 +12,6 @@ from tracker.core.display import count
 from tracker.core.incidents import attributed_weight
 from tracker.core.weekly import (
     Event,
-    RateFigure,
     WeeklyReport,
     as_json,
     from_snapshot,
@@ -26,7 +25,7 @@ from tracker.db import database
 from tracker.errors import NotFound
 from tracker.models import Incident, WeeklyReview, service_keys_by_incident
 from tracker.services import audit
-from tracker.services.payments import rates_between
+from tracker.services.payments import rate_figures, rates_between
 from tracker.services.slo import availability_between, incident_counts
 from tracker.services.trends import weekly_trend
 from tracker.settings import Settings
@@ -58,16 +57,7 @@ def weekly_report(week: str, *, now: datetime, settings: Settings) -> WeeklyRepo
         until=until,
         as_of=as_of,
         zone=zone,
-        rates=tuple(
-            RateFigure(
-                r.definition.name,
-                r.definition.label_zh,
-                r.definition.label_en,
-                r.value.numerator,
-                r.value.denominator,
-            )
-            for r in rates
-        ),
+        rates=rate_figures(rates),
         availability=availability.availability,
         downtime_seconds=availability.downtime_seconds,
         eligible_seconds=availability.eligible_seconds,

@@ -3,14 +3,12 @@ API, so the figures never disagree."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 
 from tracker.core.summary import ChannelRates, ServiceAvailability, Summary, parse_month, parse_year
-from tracker.core.weekly import RateFigure
 from tracker.core.windows import local_midnight, year_bounds
 from tracker.errors import NotFound
-from tracker.services.payments import Rate, channels_between, rates_between
+from tracker.services.payments import channels_between, rate_figures, rates_between
 from tracker.services.slo import availability_between, incident_counts, scopes, time_to
 from tracker.settings import Settings
 
@@ -55,9 +53,11 @@ def _summary(
         until=until,
         as_of=as_of,
         zone=zone,
-        rates=_figures(rates_between(definitions, channel=None, **window)),
+        rates=rate_figures(rates_between(definitions, channel=None, **window)),
         channels=tuple(
-            ChannelRates(channel, _figures(rates_between(definitions, channel=channel, **window)))
+            ChannelRates(
+                channel, rate_figures(rates_between(definitions, channel=channel, **window))
+            )
             for channel in channels_between(since, as_of, zone=zone)
         ),
         availability=tuple(
@@ -66,19 +66,6 @@ def _summary(
         ),
         counts=incident_counts(since=since, until=as_of),
         time_to_mitigate=time_to(since=since, until=as_of, kind="mitigate"),
-    )
-
-
-def _figures(rates: Sequence[Rate]) -> tuple[RateFigure, ...]:
-    return tuple(
-        RateFigure(
-            r.definition.name,
-            r.definition.label_zh,
-            r.definition.label_en,
-            r.value.numerator,
-            r.value.denominator,
-        )
-        for r in rates
     )
 
 
