@@ -331,6 +331,25 @@ def payments_import(path: str, quiet: bool) -> None:
         )
 
 
+# ---- rollup ---------------------------------------------------------------------------------
+
+
+@main.command()
+def rollup() -> None:
+    """Compute every figure now and store it as a snapshot (then prune old ones)."""
+    from tracker.services.rollup import prune_snapshots, take_snapshot
+
+    now = utcnow()
+    with _app() as app:
+        settings = app.extensions["tracker.settings"]
+        snapshot = take_snapshot(now=now, settings=settings)
+        pruned = prune_snapshots(now=now, settings=settings)
+    click.echo(
+        f"snapshot {snapshot.id} in {snapshot.duration_seconds:.3f} s"
+        + (f"; pruned {pruned}" if pruned else "")
+    )
+
+
 # ---- reports ---------------------------------------------------------------------------------
 
 

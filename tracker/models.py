@@ -148,6 +148,16 @@ class Incident(BaseModel):
         """Rows after (at, id) in newest-first order: keyset pagination."""
         return query.where((cls.detected_at < at) | ((cls.detected_at == at) & (cls.id < id)))
 
+    @classmethod
+    def open_by_grade(cls) -> dict[str, int]:
+        """Incidents not resolved yet (open or mitigated) per grade; `ungraded` for none yet."""
+        counts = dict.fromkeys((*INCIDENT_GRADES, "none", "ungraded"), 0)
+        unresolved = cls.status.in_(("open", "mitigated"))
+        query = cls.select(cls.grade, peewee.fn.COUNT(cls.id)).where(unresolved)
+        for grade, n in query.group_by(cls.grade).tuples():
+            counts[grade or "ungraded"] = n
+        return counts
+
     def service_keys(self) -> list[str]:
         return service_keys_by_incident([self.id]).get(self.id, [])
 
@@ -436,6 +446,22 @@ class PaymentStage(BaseModel):
         return list(cls.select().where(cls.id > last_id).order_by(cls.id).limit(size))
 
 
+class Snapshot(BaseModel):
+    """Every figure as of one moment (DESIGN §6): metrics, the API and the UI read the latest."""
+
+    taken_at = UTCDateTimeField(index=True)
+    duration_seconds = peewee.DoubleField()
+    data = peewee.JSONField()
+
+    @classmethod
+    def latest(cls) -> Snapshot | None:
+        return cls.select().order_by(cls.taken_at.desc(), cls.id.desc()).first()
+
+    @classmethod
+    def older_than(cls, moment: datetime) -> peewee.ModelDelete:
+        return cls.delete().where(cls.taken_at < moment)
+
+
 class WeeklyReview(BaseModel):
     """A week as it was exported: later exports show what changed beside it."""
 
@@ -464,4 +490,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     PaymentDay,
     State,
     WeeklyReview,
+    Snapshot,
 )

@@ -62,6 +62,11 @@ class AvailabilitySettings(_Section):
     )
 
 
+class RollupSettings(_Section):
+    interval_seconds: int = Field(ge=5, le=86400, description="Seconds between rollups")
+    keep_hours: float = Field(gt=0, description="Snapshots older than this are pruned")
+
+
 class GradingSettings(_Section):
     full_outage_ratio: float = Field(gt=0, le=1, description="Impact ratio that counts as full")
     tier_weights: dict[Annotated[int, Field(ge=1, le=3)], Annotated[float, Field(ge=0)]] = Field(
@@ -154,6 +159,7 @@ class Settings(_Section):
     server: ServerSettings
     database: DatabaseSettings
     availability: AvailabilitySettings
+    rollup: RollupSettings
     grading: GradingSettings
     payments: PaymentSettings
     outcomes: OutcomeSettings

@@ -11,6 +11,7 @@ from tracker.api import (  # noqa: F401  (routes)
     records,
     reports,
     slo,
+    slo_snapshot,
     summaries,
     trends,
 )

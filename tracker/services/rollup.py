@@ -1,0 +1,126 @@
+"""The rollup (DESIGN §6): every figure as of now, computed once and stored as a snapshot that
+/metrics, GET /slo and the dashboard read, so they never disagree and a scrape never computes."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from tracker.core.display import count, utc_text
+from tracker.core.windows import WINDOWS, window_bounds
+from tracker.db import database
+from tracker.errors import NotFound
+from tracker.models import Incident, Snapshot
+from tracker.services.payments import channels_between, rates_between
+from tracker.services.slo import availability_in_window, incident_counts, scopes, time_to
+from tracker.settings import Settings
+
+
+def compute(*, now: datetime, settings: Settings) -> dict[str, Any]:
+    """Every figure of DESIGN §6 as of `now`, as JSON-ready data."""
+    windows = {name: window_bounds(name, as_of=now, zone=settings.zone) for name in WINDOWS}
+    return {
+        "taken_at": utc_text(now),
+        "availability": [
+            _availability(scope, window, now=now, settings=settings)
+            for scope in scopes()
+            for window in WINDOWS
+        ],
+        "rates": [
+            rate
+            for window, (since, until) in windows.items()
+            for rate in _rates(window, since, until, settings=settings)
+        ],
+        "incidents": [
+            {
+                "grade": grade,
+                "window": window,
+                "attributed": count(c.attributed),
+                "distinct": c.distinct,
+            }
+            for window, (since, until) in windows.items()
+            for grade, c in incident_counts(since=since, until=until).items()
+        ],
+        "time_to_mitigate": [
+            {
+                "grade": grade,
+                "window": window,
+                "count": stats.count,
+                "p50_seconds": stats.p50_seconds,
+                "p90_seconds": stats.p90_seconds,
+            }
+            for window, (since, until) in windows.items()
+            for grade, stats in time_to(since=since, until=until, kind="mitigate").items()
+        ],
+        "open_incidents": Incident.open_by_grade(),
+    }
+
+
+def _availability(scope: str, window: str, *, now: datetime, settings: Settings) -> dict:
+    report = availability_in_window(scope, window, now=now, settings=settings)
+    result, budget = report.result, report.budget
+    return {
+        "service": scope,
+        "window": window,
+        "objective": report.objective,
+        "availability": result.availability,
+        "downtime_seconds": result.downtime_seconds,
+        "eligible_seconds": result.eligible_seconds,
+        "error_budget_remaining_ratio": budget.remaining_ratio,
+        "error_budget_burn_rate": budget.burn_rate,
+    }
+
+
+def _rates(window: str, since: datetime, until: datetime, *, settings: Settings) -> list[dict]:
+    definitions = settings.payments.definitions()
+    zone = settings.zone
+    rows = []
+    for channel in [None, *channels_between(since, until, zone=zone)]:
+        for rate in rates_between(
+            definitions, since=since, until=until, channel=channel, zone=zone
+        ):
+            value = rate.value.value
+            rows.append(
+                {
+                    "rate": rate.definition.name,
+                    "channel": channel or "all",
+                    "window": window,
+                    "value": None if value is None else float(value),
+                    "numerator": rate.value.numerator,
+                    "denominator": rate.value.denominator,
+                }
+            )
+    return rows
+
+
+def snapshot_view(snapshot: Snapshot) -> dict[str, Any]:
+    """What GET /slo and POST /rollups answer."""
+    return {"id": snapshot.id, "duration_seconds": snapshot.duration_seconds, **snapshot.data}
+
+
+def take_snapshot(*, now: datetime, settings: Settings) -> Snapshot:
+    """Compute and store a snapshot; returns it."""
+    started = time.perf_counter()
+    data = compute(now=now, settings=settings)
+    with database.atomic():
+        return Snapshot.create(
+            taken_at=now, duration_seconds=time.perf_counter() - started, data=data
+        )
+
+
+def latest_snapshot() -> Snapshot:
+    snapshot = Snapshot.latest()
+    if snapshot is None:
+        raise NotFound("no snapshot yet: the rollup has not run (tracker rollup)")
+    return snapshot
+
+
+def prune_snapshots(*, now: datetime, settings: Settings) -> int:
+    """Delete snapshots older than `rollup.keep_hours`, always keeping the latest."""
+    cutoff = now - timedelta(hours=settings.rollup.keep_hours)
+    latest = Snapshot.latest()
+    query = Snapshot.older_than(cutoff)
+    if latest is not None:
+        query = query.where(Snapshot.id != latest.id)
+    return query.execute()
