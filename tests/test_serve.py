@@ -76,3 +76,17 @@ def test_serve_takes_writes_and_refuses_bad_ones(server):
     assert _request(f"{base}/api/v1/services", service_body("gateway"), token)[0] == 201
     status, headers, _body = _request(f"{base}/api/v1/services", {"key": "BAD"}, token)
     assert (status, headers["Content-Type"]) == (422, "application/problem+json")
+
+
+def test_request_metrics_add_up_across_workers(server):
+    base, _token = server
+    for _ in range(20):
+        assert _request(f"{base}/healthz")[0] == 200
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    healthz = [
+        line
+        for line in text.splitlines()
+        if line.startswith("tracker_http_requests_total{") and 'route="/healthz"' in line
+    ]
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in healthz) == 20

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from tracker import api, db
+from tracker import api, db, metrics
 from tracker.settings import Settings, load_settings
 
 
@@ -29,5 +29,6 @@ def create_app(
     app.extensions["tracker.grading"] = settings.grading.rules()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     db.init_app(app)
+    metrics.init_app(app)
     api.init_app(app)
     return app

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from tracker.db import open_database
+from tracker.metrics_env import MULTIPROCESS_ENV
 from tracker.schema import upgrade
 from tracker.settings import Settings
 
@@ -28,9 +32,17 @@ class Server(BaseApplication):
         return create_app(self.settings)
 
 
+def _worker_gone(_server: Any, worker: Any) -> None:
+    """gunicorn's child_exit: a dead worker's live gauges must not linger in the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     server = settings.server
     return {
+        "child_exit": _worker_gone,
         "bind": f"{server.host}:{server.port}",
         "workers": server.workers,
         "worker_class": "gthread",
@@ -43,7 +55,18 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def prepare_multiprocess_metrics(settings: Settings) -> Path:
+    """Workers add up their request metrics through files in one folder, named before any
+    worker imports prometheus_client, and emptied at every start (stale files would count)."""
+    folder = Path(os.environ.get(MULTIPROCESS_ENV) or settings.data_dir / "prometheus")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ[MULTIPROCESS_ENV] = str(folder.resolve())
+    return folder
+
+
 def run(settings: Settings) -> None:
+    prepare_multiprocess_metrics(settings)
     db = open_database(
         settings.effective_database_url, busy_timeout_ms=settings.database.busy_timeout_ms
     )

@@ -156,6 +156,7 @@ class Settings(_Section):
     timezone: str = Field(description="IANA zone that calendar windows are cut in")
     anonymous_read: bool = Field(description="Allow GET requests without a token")
     max_body_bytes: int = Field(ge=1024, description="Largest accepted request body (bytes)")
+    metrics_token: str = Field(description="If set, /metrics needs `Authorization: Bearer` it")
     server: ServerSettings
     database: DatabaseSettings
     availability: AvailabilitySettings
@@ -247,7 +248,8 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         if key not in by_env:
             raise SettingsError(f"{key}: unknown setting")
         dotted = by_env[key]
-        value = raw if dotted in {"database_url", "secret_key", "timezone"} else _env_value(raw)
+        text_settings = {"database_url", "secret_key", "timezone", "metrics_token"}
+        value = raw if dotted in text_settings else _env_value(raw)
         _set_dotted(overrides, dotted, value)
     return overrides
 

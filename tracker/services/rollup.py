@@ -109,6 +109,19 @@ def take_snapshot(*, now: datetime, settings: Settings) -> Snapshot:
         )
 
 
+def latest_figures() -> dict[str, Any] | None:
+    """The latest snapshot's figures with its time and cost, for /metrics; None before the
+    first rollup."""
+    snapshot = Snapshot.latest()
+    if snapshot is None:
+        return None
+    return {
+        **snapshot.data,
+        "taken_at_unix": snapshot.taken_at.timestamp(),
+        "duration_seconds": snapshot.duration_seconds,
+    }
+
+
 def latest_snapshot() -> Snapshot:
     snapshot = Snapshot.latest()
     if snapshot is None:

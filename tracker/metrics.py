@@ -1,0 +1,188 @@
+"""/metrics (DESIGN §6): a per-app registry; the figures come from the latest snapshot, read
+fresh on every scrape (a scrape never computes), and HTTP request metrics add up across
+gunicorn workers through prometheus_client's multiprocess mode when it is on."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from tracker import __version__
+from tracker.db import database
+from tracker.errors import Unauthorized
+from tracker.metrics_env import MULTIPROCESS_ENV
+from tracker.services.rollup import latest_figures
+
+# name, help, labels (as they appear in the snapshot rows), the snapshot field
+AVAILABILITY_GAUGES = (
+    ("tracker_availability_ratio", "Availability: 1 - downtime / eligible time", "availability"),
+    (
+        "tracker_downtime_seconds",
+        "Impact-weighted downtime, maintenance excluded",
+        "downtime_seconds",
+    ),
+    (
+        "tracker_error_budget_remaining_ratio",
+        "1 - downtime / error budget (negative: overspent)",
+        "error_budget_remaining_ratio",
+    ),
+    (
+        "tracker_error_budget_burn_rate",
+        "(downtime / eligible time) / (1 - objective)",
+        "error_budget_burn_rate",
+    ),
+)
+
+
+class SnapshotCollector:
+    """Builds fresh metric families from the latest snapshot on every collect()."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def describe(self) -> list[Metric]:
+        return []  # families depend on the data; nothing to check at registration
+
+    def collect(self) -> Iterator[Metric]:
+        build = GaugeMetricFamily(
+            "tracker_build_info", "Build of the running tracker", labels=["version"]
+        )
+        build.add_metric([__version__], 1)
+        yield build
+        with self.app.app_context(), database.connection_context():
+            figures = latest_figures()
+        if figures is None:
+            return
+        yield from families(figures)
+
+
+def families(figures: dict[str, Any]) -> Iterator[Metric]:
+    """DESIGN §6's gauges from a snapshot; a figure with no data is left out."""
+    for name, help_text, field in AVAILABILITY_GAUGES:
+        family = GaugeMetricFamily(name, help_text, labels=["service", "window"])
+        for row in figures["availability"]:
+            if row[field] is not None:
+                family.add_metric([row["service"], row["window"]], row[field])
+        yield family
+    objective = GaugeMetricFamily(
+        "tracker_availability_objective_ratio", "Availability objective", labels=["service"]
+    )
+    for service, value in sorted({(r["service"], r["objective"]) for r in figures["availability"]}):
+        objective.add_metric([service], value)
+    yield objective
+    rates = GaugeMetricFamily(
+        "tracker_payment_success_ratio",
+        "Payment success rate: success / outcomes not excluded",
+        labels=["rate", "channel", "window"],
+    )
+    for row in figures["rates"]:
+        if row["value"] is not None:
+            rates.add_metric([row["rate"], row["channel"], row["window"]], row["value"])
+    yield rates
+    attributed = GaugeMetricFamily(
+        "tracker_incidents",
+        "Incidents by detection time, responsibility-weighted",
+        labels=["grade", "window"],
+    )
+    distinct = GaugeMetricFamily(
+        "tracker_incidents_distinct", "Incidents by detection time", labels=["grade", "window"]
+    )
+    for row in figures["incidents"]:
+        attributed.add_metric([row["grade"], row["window"]], float(row["attributed"]))
+        distinct.add_metric([row["grade"], row["window"]], row["distinct"])
+    yield attributed
+    yield distinct
+    unresolved = GaugeMetricFamily(
+        "tracker_incidents_open", "Incidents not resolved yet", labels=["grade"]
+    )
+    for grade, n in figures["open_incidents"].items():
+        unresolved.add_metric([grade], n)
+    yield unresolved
+    mitigate = GaugeMetricFamily(
+        "tracker_incident_time_to_mitigate_seconds",
+        "Time from impact start to mitigation (nearest rank)",
+        labels=["grade", "window", "stat"],
+    )
+    for row in figures["time_to_mitigate"]:
+        for stat in ("p50", "p90"):
+            if row[f"{stat}_seconds"] is not None:
+                mitigate.add_metric([row["grade"], row["window"], stat], row[f"{stat}_seconds"])
+    yield mitigate
+    taken = GaugeMetricFamily(
+        "tracker_snapshot_timestamp_seconds", "When the snapshot served was taken (Unix time)"
+    )
+    taken.add_metric([], figures["taken_at_unix"])
+    yield taken
+    success = GaugeMetricFamily(
+        "tracker_rollup_last_success_timestamp_seconds",
+        "When the last rollup succeeded (Unix time)",
+    )
+    success.add_metric([], figures["taken_at_unix"])
+    yield success
+    duration = GaugeMetricFamily("tracker_rollup_duration_seconds", "How long the last rollup took")
+    duration.add_metric([], figures["duration_seconds"])
+    yield duration
+
+
+def init_app(app: Flask) -> None:
+    """The registry, the request metrics and the /metrics route of one app."""
+    disable_created_metrics()  # no *_created series: promtool and dashboards do not want them
+    multiprocess = os.environ.get(MULTIPROCESS_ENV)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(app))  # type: ignore[arg-type]
+    # In multiprocess mode the request metrics live in files that every worker writes;
+    # MultiProcessCollector adds them up at scrape time.
+    request_registry = None if multiprocess else registry
+    if multiprocess:
+        MultiProcessCollector(registry, path=multiprocess)
+    requests = Counter(
+        "tracker_http_requests",
+        "HTTP requests answered",
+        ["method", "route", "status"],
+        registry=request_registry,
+    )
+    latency = Histogram(
+        "tracker_http_request_duration_seconds",
+        "HTTP request duration",
+        ["method", "route", "status"],
+        registry=request_registry,
+    )
+    app.extensions["tracker.metrics"] = registry
+
+    @app.before_request
+    def _start() -> None:
+        g.tracker_started = time.perf_counter()
+
+    @app.after_request
+    def _count(response: Response) -> Response:
+        started = g.get("tracker_started")
+        if started is not None:
+            route = request.url_rule.rule if request.url_rule else "unmatched"
+            labels = (request.method, route, str(response.status_code))
+            requests.labels(*labels).inc()
+            latency.labels(*labels).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        token = app.extensions["tracker.settings"].metrics_token
+        if token:
+            scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(raw.strip(), token):
+                raise Unauthorized("/metrics needs Authorization: Bearer <metrics_token>")
+        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
