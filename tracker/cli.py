@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import getpass
 import json
+import signal
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -329,6 +330,19 @@ def payments_import(path: str, quiet: bool) -> None:
             f"  unmapped reason code {code}: {rows} rows counted as {settings.outcomes.default}",
             err=True,
         )
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the scheduled jobs in the foreground (rollup, pruning, the Monday export)."""
+    from tracker.scheduler import build
+
+    with _app() as app:
+        jobs = build(app)
+    click.echo(f"scheduler running: {', '.join(job.id for job in jobs.get_jobs())}", err=True)
+    signal.signal(signal.SIGTERM, lambda *_: jobs.shutdown(wait=False))
+    with suppress(KeyboardInterrupt):
+        jobs.start()
 
 
 # ---- rollup ---------------------------------------------------------------------------------

@@ -19,13 +19,14 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from tracker import __version__
 from tracker.db import database
 from tracker.errors import Unauthorized
 from tracker.metrics_env import MULTIPROCESS_ENV
+from tracker.services.jobs import failures
 from tracker.services.rollup import latest_figures
 
 # name, help, labels (as they appear in the snapshot rows), the snapshot field
@@ -66,6 +67,12 @@ class SnapshotCollector:
         yield build
         with self.app.app_context(), database.connection_context():
             figures = latest_figures()
+            failed = failures("rollup")
+        rollup_failures = CounterMetricFamily(
+            "tracker_rollup_failures", "Scheduled rollups that failed"
+        )
+        rollup_failures.add_metric([], failed)
+        yield rollup_failures
         if figures is None:
             return
         yield from families(figures)

@@ -462,6 +462,29 @@ class Snapshot(BaseModel):
         return cls.delete().where(cls.taken_at < moment)
 
 
+class JobRun(BaseModel):
+    """One tick of a scheduled job, claimed by the first process to get there."""
+
+    job = peewee.CharField(max_length=32)
+    tick = UTCDateTimeField()
+    runner = peewee.CharField(max_length=200)
+    started_at = UTCDateTimeField()
+    finished_at = UTCDateTimeField(null=True)
+    status = peewee.CharField(max_length=16)  # running, succeeded, failed
+    error = peewee.TextField(default="")
+
+    class Meta:
+        indexes = ((("job", "tick"), True),)
+
+    @classmethod
+    def claimed(cls, job: str, tick: datetime) -> bool:
+        return cls.select().where((cls.job == job) & (cls.tick == tick)).exists()
+
+    @classmethod
+    def older_than(cls, moment: datetime) -> peewee.ModelDelete:
+        return cls.delete().where(cls.started_at < moment)
+
+
 class WeeklyReview(BaseModel):
     """A week as it was exported: later exports show what changed beside it."""
 
@@ -491,4 +514,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     State,
     WeeklyReview,
     Snapshot,
+    JobRun,
 )

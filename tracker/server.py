@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -72,4 +74,16 @@ def run(settings: Settings) -> None:
     )
     upgrade(db)
     db.close()
-    Server(settings, gunicorn_options(settings)).run()
+    # One scheduler process beside the workers (never one per worker); other replicas may run
+    # theirs too, the jobs' database claims keep each tick to one run.
+    jobs = (
+        subprocess.Popen([sys.executable, "-m", "tracker", "scheduler"])
+        if settings.scheduler.enabled
+        else None
+    )
+    try:
+        Server(settings, gunicorn_options(settings)).run()
+    finally:
+        if jobs is not None:
+            jobs.terminate()
+            jobs.wait(timeout=10)

@@ -62,6 +62,10 @@ class AvailabilitySettings(_Section):
     )
 
 
+class SchedulerSettings(_Section):
+    enabled: bool = Field(description="`tracker serve` also runs the scheduled jobs")
+
+
 class RollupSettings(_Section):
     interval_seconds: int = Field(ge=5, le=86400, description="Seconds between rollups")
     keep_hours: float = Field(gt=0, description="Snapshots older than this are pruned")
@@ -160,6 +164,7 @@ class Settings(_Section):
     server: ServerSettings
     database: DatabaseSettings
     availability: AvailabilitySettings
+    scheduler: SchedulerSettings
     rollup: RollupSettings
     grading: GradingSettings
     payments: PaymentSettings

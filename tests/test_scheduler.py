@@ -1,0 +1,89 @@
+"""Scheduled jobs: once per tick across processes, failures recorded and retried."""
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tracker.models import JobRun, Snapshot
+from tracker.scheduler import _grid, job_table, run_job
+from tracker.services.jobs import failures, run_once
+
+TICK = datetime(2026, 11, 23, 1, 2, tzinfo=UTC)
+
+
+def _clock():
+    return datetime.now(UTC)
+
+
+def test_a_tick_runs_once_however_many_try(db):
+    ran = []
+    outcomes = [
+        run_once("rollup", TICK, lambda: ran.append(1), runner=f"r{i}", clock=_clock)
+        for i in range(3)
+    ]
+    assert outcomes == ["succeeded", "skipped", "skipped"] and ran == [1]
+
+
+def test_a_failing_job_is_recorded_counted_and_runs_again_next_tick(db):
+    def broken():
+        raise RuntimeError("database lag")
+
+    assert run_once("rollup", TICK, broken, runner="r", clock=_clock) == "failed"
+    assert (
+        run_once("rollup", TICK + timedelta(minutes=1), lambda: None, runner="r", clock=_clock)
+        == "succeeded"
+    )
+    failed = JobRun.get(JobRun.tick == TICK)
+    assert (failed.status, failed.error, failures("rollup")) == (
+        "failed",
+        "RuntimeError: database lag",
+        1,
+    )
+
+
+def test_interval_ticks_fall_on_a_grid_shared_by_every_replica():
+    tick = _grid(60)
+    assert tick(datetime(2026, 11, 23, 1, 2, 59, tzinfo=UTC)) == TICK
+    assert tick(datetime(2026, 11, 23, 1, 3, tzinfo=UTC)) == TICK + timedelta(minutes=1)
+
+
+def test_the_weekly_export_fires_on_monday_at_nine_local(app):
+    export = {job.id: job for job in job_table(app.extensions["tracker.settings"])}["weekly_export"]
+    sunday = datetime(2024, 7, 28, 12, tzinfo=UTC)
+    fire = export.trigger.get_next_fire_time(None, sunday)
+    assert fire.isoformat() == "2024-07-29T09:00:00+08:00"
+
+
+def test_the_rollup_job_takes_a_snapshot(app, db):
+    rollup_job = job_table(app.extensions["tracker.settings"])[0]
+    assert run_job(app, rollup_job) == "succeeded"
+    assert Snapshot.select().count() == 1
+
+
+def test_the_weekly_export_job_exports_last_week(app, db, tmp_path):
+    export = job_table(app.extensions["tracker.settings"])[2]
+    assert run_job(app, export) == "succeeded"
+    assert list((tmp_path / "exports" / "weekly").glob("*.zh.md"))
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_two_schedulers_on_one_database_run_the_rollup_once_per_tick(database_url, tmp_path, db):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env |= {
+        "TRACKER_DATABASE_URL": database_url,
+        "TRACKER_DATA_DIR": str(tmp_path),
+        "TRACKER_ROLLUP_INTERVAL_SECONDS": "5",
+    }
+    command = [sys.executable, "-m", "tracker", "scheduler"]
+    procs = [subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) for _ in range(2)]
+    time.sleep(16)
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=15)
+    runs = list(JobRun.select().where(JobRun.job == "rollup"))
+    assert len(runs) >= 2
+    assert len({run.tick for run in runs}) == len(runs) == Snapshot.select().count()

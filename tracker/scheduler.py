@@ -1,0 +1,126 @@
+"""The scheduler (APScheduler 3): the jobs as data, each run once per tick across every
+process that runs a scheduler, thanks to `services.jobs.run_once`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from tracker.clock import utcnow
+from tracker.core.weekly import week_name
+from tracker.core.windows import local_midnight
+from tracker.db import database
+from tracker.services import jobs, reports, rollup
+from tracker.settings import Settings
+
+log = logging.getLogger(__name__)
+GRID = datetime(2000, 1, 1, tzinfo=UTC)  # interval ticks fall on multiples from here
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    trigger: BaseTrigger
+    tick: Callable[[datetime], datetime]  # the tick a moment belongs to
+    work: Callable[[datetime, Settings], object]
+
+
+def _grid(seconds: float) -> Callable[[datetime], datetime]:
+    def tick(now: datetime) -> datetime:
+        steps = (now - GRID) // timedelta(seconds=seconds)
+        return GRID + steps * timedelta(seconds=seconds)
+
+    return tick
+
+
+def _rollup(now: datetime, settings: Settings) -> object:
+    return rollup.take_snapshot(now=now, settings=settings)
+
+
+def _prune(now: datetime, settings: Settings) -> object:
+    cutoff = now - timedelta(hours=settings.rollup.keep_hours)
+    return rollup.prune_snapshots(now=now, settings=settings), jobs.prune_runs(before=cutoff)
+
+
+def _weekly_export(now: datetime, settings: Settings) -> object:
+    last_week = week_name(now - timedelta(days=7), settings.zone)
+    return reports.export_weekly(last_week, now=now, settings=settings, actor="scheduler")
+
+
+def _week_start(settings: Settings) -> Callable[[datetime], datetime]:
+    def tick(now: datetime) -> datetime:
+        local = now.astimezone(settings.zone).date()
+        return local_midnight(local - timedelta(days=local.weekday()), settings.zone)
+
+    return tick
+
+
+def job_table(settings: Settings) -> tuple[Job, ...]:
+    """Every scheduled job: the rollup, snapshot pruning, and the Monday 09:00 export."""
+    interval = settings.rollup.interval_seconds
+    return (
+        Job("rollup", IntervalTrigger(seconds=interval, start_date=GRID), _grid(interval), _rollup),
+        Job("prune", IntervalTrigger(hours=1, start_date=GRID), _grid(3600), _prune),
+        Job(
+            "weekly_export",
+            CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=settings.zone),
+            _week_start(settings),
+            _weekly_export,
+        ),
+    )
+
+
+def runner_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_job(app: Flask, job: Job) -> str:
+    """One firing: claim the tick, run the work, record how it went."""
+    settings = app.extensions["tracker.settings"]
+    now = utcnow()
+    with app.app_context(), database.connection_context():
+        return jobs.run_once(
+            job.id,
+            job.tick(now),
+            lambda: job.work(now, settings),
+            runner=runner_name(),
+            clock=utcnow,
+        )
+
+
+def build(app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
+    """A scheduler with every job: coalesced, one instance at a time, a generous misfire
+    grace, explicit ids, and a listener so that an error is logged, never fatal."""
+    settings = app.extensions["tracker.settings"]
+    scheduler = scheduler_class(
+        timezone=settings.zone,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+    )
+    for job in job_table(settings):
+        scheduler.add_job(
+            run_job,
+            trigger=job.trigger,
+            args=(app, job),
+            id=job.id,
+            name=job.id,
+            replace_existing=True,
+        )
+    scheduler.add_listener(_on_error, EVENT_JOB_ERROR)
+    return scheduler
+
+
+def _on_error(event: JobExecutionEvent) -> None:
+    # run_once records the job's own failures; this catches the rest (database down, ...)
+    log.error("scheduled job %s could not run: %s", event.job_id, event.exception)
