@@ -26,6 +26,7 @@ FIGURE_METRICS = {
     "tracker_incidents": {"grade", "window"},
     "tracker_incidents_distinct": {"grade", "window"},
     "tracker_incidents_open": {"grade"},
+    "tracker_impairment_ratio": {"service"},
     "tracker_incident_time_to_mitigate_seconds": {"grade", "window", "stat"},
     "tracker_snapshot_timestamp_seconds": set(),
     "tracker_rollup_last_success_timestamp_seconds": set(),

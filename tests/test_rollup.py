@@ -94,3 +94,13 @@ def test_the_cli_takes_a_rollup(runner, api):
     api.post("/services", service_body("ledger"))
     result = runner.invoke(main, ["rollup"])
     assert result.exit_code == 0 and result.output.startswith("snapshot 1 in ")
+
+
+def test_the_snapshot_holds_the_impairment_active_now(api, gateway):
+    started = datetime.now(UTC) - timedelta(minutes=3)
+    api.post(
+        "/incidents",
+        incident_body(detected_at=started.isoformat(), mitigated_at=None, impact_ratio=0.25),
+    )
+    impairment = {r["service"]: r["ratio"] for r in _take(api)["impairment"]}
+    assert impairment == {"all": 0.25, "gateway": 0.25}

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from tracker.api.routing import to_json
 from tracker.clock import utcnow
 from tracker.core.vocabulary import GRADES, ROLES, STATUSES
-from tracker.db import database
+from tracker.db import DATABASE_DOWN, database
 from tracker.errors import FieldError, TrackerError
 from tracker.schemas import validation_errors
 from tracker.settings import SettingsError, load_settings
@@ -36,13 +36,19 @@ def _fail(message: str, errors: list[FieldError] = (), code: int = EXIT_FAILED) 
 
 @contextmanager
 def _app() -> Iterator[Flask]:
-    """The app with a database connection, errors turned into messages and exit codes."""
+    """The app on a current schema with a database connection, errors turned into messages
+    and exit codes."""
     from tracker.app import create_app
+    from tracker.schema import upgrade
 
     try:
         app = create_app()
     except SettingsError as exc:
         _fail(str(exc))
+    try:
+        upgrade(app.extensions["tracker.db"])
+    except DATABASE_DOWN as exc:
+        _fail(f"the database does not answer: {str(exc).strip()}")
     with app.app_context(), database.connection_context():
         try:
             yield app

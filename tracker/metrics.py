@@ -130,6 +130,14 @@ def families(figures: dict[str, Any]) -> Iterator[Metric]:
             if row[f"{stat}_seconds"] is not None:
                 mitigate.add_metric([row["grade"], row["window"], stat], row[f"{stat}_seconds"])
     yield mitigate
+    impairment = GaugeMetricFamily(
+        "tracker_impairment_ratio",
+        "Largest impact ratio active now (0 in maintenance); averaged for burn rates",
+        labels=["service"],
+    )
+    for row in figures.get("impairment", []):
+        impairment.add_metric([row["service"]], row["ratio"])
+    yield impairment
     taken = GaugeMetricFamily(
         "tracker_snapshot_timestamp_seconds", "When the snapshot served was taken (Unix time)"
     )

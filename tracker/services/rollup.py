@@ -13,7 +13,13 @@ from tracker.db import database
 from tracker.errors import NotFound
 from tracker.models import Incident, Snapshot
 from tracker.services.payments import channels_between, rates_between
-from tracker.services.slo import availability_in_window, incident_counts, scopes, time_to
+from tracker.services.slo import (
+    availability_between,
+    availability_in_window,
+    incident_counts,
+    scopes,
+    time_to,
+)
 from tracker.settings import Settings
 
 
@@ -54,7 +60,21 @@ def compute(*, now: datetime, settings: Settings) -> dict[str, Any]:
             for grade, stats in time_to(since=since, until=until, kind="mitigate").items()
         ],
         "open_incidents": Incident.open_by_grade(),
+        "impairment": [
+            {"service": scope, "ratio": impairment_now(scope, now=now, settings=settings)}
+            for scope in scopes()
+        ],
     }
+
+
+def impairment_now(scope: str, *, now: datetime, settings: Settings) -> float:
+    """u(now): the largest impact ratio active on `scope` right now (0 in valid maintenance).
+    Prometheus averages it over any window for the short burn-rate windows the snapshot's
+    named windows do not have."""
+    second = availability_between(
+        scope, since=now - timedelta(seconds=1), until=now, now=now, settings=settings
+    )
+    return second.result.downtime_seconds
 
 
 def _availability(scope: str, window: str, *, now: datetime, settings: Settings) -> dict:
