@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -105,13 +103,24 @@ def api_ingest(app, rows: list[tuple], batch: int) -> float:
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     bodies = [
-        json.dumps({"counts": [
-            {"minute": m.isoformat(), "direction": d, "channel": c, "scope": s, "outcome": o,
-             "count": n, "amount": a}
-            for m, d, c, s, o, n, a in rows[start : start + batch]
-        ]})
+        json.dumps(
+            {
+                "counts": [
+                    {
+                        "minute": m.isoformat(),
+                        "direction": d,
+                        "channel": c,
+                        "scope": s,
+                        "outcome": o,
+                        "count": n,
+                        "amount": a,
+                    }
+                    for m, d, c, s, o, n, a in rows[start : start + batch]
+                ]
+            }
+        )
         for start in range(0, len(rows), batch)
-    ]  # fmt: skip
+    ]
 
     def run() -> None:
         for body in bodies:
@@ -166,8 +175,11 @@ def peak_rss_of_import(path: Path, url: str | None) -> int:
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(ROOT), str(path), url or ""],
-        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     return int(out.stdout.strip().splitlines()[-1])
 
 
@@ -188,34 +200,119 @@ def bench_payments(args: argparse.Namespace) -> list[tuple[str, str, str]]:
         url, repeat = args.database_url, args.repeat
         raw = best_of(repeat, work, url, lambda app: raw_insert(app, rows, 10_000))
         api = best_of(repeat, work, url, lambda app: api_ingest(app, rows, 10_000))
-        results.append((
-            f"API ingest, {len(rows):,} rows in batches of 10,000",
-            f"{len(rows) / api:,.0f} rows/s vs raw {len(rows) / raw:,.0f} rows/s",
-            f"{raw / api:.2f} (target ≥ 0.5)",
-        ))  # fmt: skip
+        results.append(
+            (
+                f"API ingest, {len(rows):,} rows in batches of 10,000",
+                f"{len(rows) / api:,.0f} rows/s vs raw {len(rows) / raw:,.0f} rows/s",
+                f"{raw / api:.2f} (target ≥ 0.5)",
+            )
+        )
 
         small = work / "small.csv"
         large = work / "large.csv"
         small_rows = write_counts_csv(small, args.minutes)
         imported = best_of(repeat, work, url, lambda app: csv_import(app, small))
-        results.append((
-            f"CSV import (counts), {small_rows:,} rows",
-            f"{small_rows / imported:,.0f} rows/s vs raw {len(rows) / raw:,.0f} rows/s",
-            f"{raw / imported:.2f} (target ≥ 0.7)",
-        ))  # fmt: skip
+        results.append(
+            (
+                f"CSV import (counts), {small_rows:,} rows",
+                f"{small_rows / imported:,.0f} rows/s vs raw {len(rows) / raw:,.0f} rows/s",
+                f"{raw / imported:.2f} (target ≥ 0.7)",
+            )
+        )
 
         write_counts_csv(large, args.minutes * 10)
         small_rss = peak_rss_of_import(small, args.database_url)
         large_rss = peak_rss_of_import(large, args.database_url)
-        results.append((
-            "CSV import peak memory, file 10× larger",
-            f"{small_rss / 1024:,.0f} MiB → {large_rss / 1024:,.0f} MiB",
-            f"{large_rss / small_rss:.2f} (flat ≈ 1)",
-        ))  # fmt: skip
+        results.append(
+            (
+                "CSV import peak memory, file 10× larger",
+                f"{small_rss / 1024:,.0f} MiB → {large_rss / 1024:,.0f} MiB",
+                f"{large_rss / small_rss:.2f} (flat ≈ 1)",
+            )
+        )
     return results
 
 
-SECTIONS = {"payments": bench_payments}
+def seed_incidents(app, count: int) -> None:
+    """`count` resolved incidents over the last year on two services, written in bulk."""
+    from tracker.clock import utcnow
+    from tracker.db import database
+    from tracker.models import Incident, IncidentService, Service
+
+    now = utcnow()
+    with app.app_context(), database.connection_context(), database.atomic():
+        services = [
+            Service.create(key=k, name=k, tier=1, objective=0.9999, created_at=now, updated_at=now)
+            for k in ("gateway", "ledger")
+        ]
+        for start in range(0, count, 1000):
+            rows = []
+            for i in range(start, min(start + 1000, count)):
+                detected = now - timedelta(minutes=(i * 525_600 // max(count, 1)) + 30)
+                rows.append(
+                    {
+                        "title": f"incident {i}",
+                        "status": "resolved",
+                        "grade": "CD"[i % 2],
+                        "impact_started_at": detected,
+                        "detected_at": detected,
+                        "mitigated_at": detected + timedelta(minutes=5),
+                        "resolved_at": detected + timedelta(minutes=20),
+                        "impact_ratio": 0.5,
+                        "responsibility": [],
+                        "created_at": now,
+                        "updated_at": now,
+                        "created_by": "bench",
+                    }
+                )
+            Incident.insert_many(rows).execute()
+        ids = [i for (i,) in Incident.select(Incident.id).tuples()]
+        for start in range(0, len(ids), 1000):
+            IncidentService.insert_many(
+                [{"incident": i, "service": services[i % 2].id} for i in ids[start : start + 1000]]
+            ).execute()
+
+
+def scrape_latency(app, scrapes: int) -> float:
+    """Median seconds of one /metrics scrape of the latest snapshot."""
+    import statistics
+
+    client = app.test_client()
+    timings = []
+    for _ in range(scrapes):
+        started = time.perf_counter()
+        assert client.get("/metrics").status_code == 200
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def bench_metrics(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    import logging
+
+    from tracker.clock import utcnow
+    from tracker.db import database
+    from tracker.services.rollup import take_snapshot
+
+    logging.disable(logging.WARNING)
+    latencies = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in (10, args.incidents):
+            app = fresh_app(args.database_url, Path(tmp) / f"metrics{count}")
+            seed_incidents(app, count)
+            with app.app_context(), database.connection_context():
+                take_snapshot(now=utcnow(), settings=app.extensions["tracker.settings"])
+            latencies[count] = scrape_latency(app, 200)
+    small, large = latencies[10], latencies[args.incidents]
+    return [
+        (
+            f"/metrics scrape, {args.incidents:,} incidents vs 10",
+            f"median {large * 1000:.2f} ms vs {small * 1000:.2f} ms",
+            f"{large / small:.2f} (flat ≈ 1)",
+        )
+    ]
+
+
+SECTIONS = {"payments": bench_payments, "metrics": bench_metrics}
 
 
 def main() -> None:
@@ -228,11 +325,21 @@ def main() -> None:
         help="minutes of data (64 rows a minute); default one day",
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best counts")
-    parser.add_argument("--database-url", help="benchmark on this database (default SQLite); "
-                        "a PostgreSQL database is emptied first")  # fmt: skip
+    parser.add_argument(
+        "--incidents",
+        type=int,
+        default=100_000,
+        help="incidents in the large database of the metrics benchmark",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="benchmark on this database (default SQLite); a PostgreSQL database is emptied first",
+    )
     args = parser.parse_args()
-    print(f"# tracker benchmarks — {platform.node() and 'this machine'}: {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}")  # fmt: skip
+    print(
+        f"# tracker benchmarks — {platform.node() and 'this machine'}: {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
+    )
     print(f"# database: {args.database_url or 'SQLite (temporary file)'}\n")
     print("| benchmark | measured | ratio |")
     print("|---|---|---|")
@@ -243,6 +350,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-__all__ = ["io", "resource"]
