@@ -45,6 +45,16 @@ def test_a_failing_job_is_recorded_counted_and_runs_again_next_tick(db):
     )
 
 
+def test_job_failures_are_exported_as_counters(client, db):
+    def broken():
+        raise RuntimeError("boom")
+
+    run_once("weekly_export", TICK, broken, runner="r", clock=_clock)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'tracker_job_failures_total{job="weekly_export"} 1.0' in text
+    assert "tracker_rollup_failures_total 0.0" in text
+
+
 def test_interval_ticks_fall_on_a_grid_shared_by_every_replica():
     tick = _grid(60)
     assert tick(datetime(2026, 11, 23, 1, 2, 59, tzinfo=UTC)) == TICK
@@ -70,20 +80,43 @@ def test_the_weekly_export_job_exports_last_week(app, db, tmp_path):
     assert list((tmp_path / "exports" / "weekly").glob("*.zh.md"))
 
 
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_two_schedulers_on_one_database_run_the_rollup_once_per_tick(database_url, tmp_path, db):
+def test_two_servers_on_one_database_run_the_rollup_once_per_tick(database_url, tmp_path, db):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env |= {
-        "TRACKER_DATABASE_URL": database_url,
-        "TRACKER_DATA_DIR": str(tmp_path),
-        "TRACKER_ROLLUP_INTERVAL_SECONDS": "5",
-    }
-    command = [sys.executable, "-m", "tracker", "scheduler"]
-    procs = [subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) for _ in range(2)]
-    time.sleep(16)
-    for proc in procs:
-        proc.terminate()
-        proc.wait(timeout=15)
+    env |= {"TRACKER_DATABASE_URL": database_url, "TRACKER_ROLLUP_INTERVAL_SECONDS": "5"}
+    servers = []
+    for replica in ("a", "b"):
+        (tmp_path / replica).mkdir()
+        command = [
+            sys.executable,
+            "-m",
+            "tracker",
+            "serve",
+            "--port",
+            str(_free_port()),
+            "--workers",
+            "1",
+        ]
+        servers.append(
+            subprocess.Popen(
+                command,
+                env=env | {"TRACKER_DATA_DIR": str(tmp_path / replica)},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    time.sleep(18)
+    for server in servers:
+        server.terminate()
+        server.wait(timeout=20)
     runs = list(JobRun.select().where(JobRun.job == "rollup"))
-    assert len(runs) >= 2
+    assert len(runs) >= 2 and len({run.runner for run in runs}) >= 1
     assert len({run.tick for run in runs}) == len(runs) == Snapshot.select().count()

@@ -26,7 +26,7 @@ from tracker import __version__
 from tracker.db import database
 from tracker.errors import Unauthorized
 from tracker.metrics_env import MULTIPROCESS_ENV
-from tracker.services.jobs import failures
+from tracker.services.jobs import all_failures
 from tracker.services.rollup import latest_figures
 
 # name, help, labels (as they appear in the snapshot rows), the snapshot field
@@ -67,12 +67,18 @@ class SnapshotCollector:
         yield build
         with self.app.app_context(), database.connection_context():
             figures = latest_figures()
-            failed = failures("rollup")
+            failed = all_failures()
         rollup_failures = CounterMetricFamily(
             "tracker_rollup_failures", "Scheduled rollups that failed"
         )
-        rollup_failures.add_metric([], failed)
+        rollup_failures.add_metric([], failed.get("rollup", 0))
         yield rollup_failures
+        job_failures = CounterMetricFamily(
+            "tracker_job_failures", "Scheduled job runs that failed", labels=["job"]
+        )
+        for job, n in sorted(failed.items()):
+            job_failures.add_metric([job], n)
+        yield job_failures
         if figures is None:
             return
         yield from families(figures)

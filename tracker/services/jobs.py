@@ -65,5 +65,12 @@ def failures(job: str) -> int:
     return 0 if state is None else int(state.value)
 
 
+def all_failures() -> dict[str, int]:
+    """Failures so far of every job that has failed."""
+    prefix = FAILURES.format(job="")
+    rows = State.select().where(State.key.startswith(prefix))
+    return {row.key.removeprefix(prefix): int(row.value) for row in rows}
+
+
 def prune_runs(*, before: datetime) -> int:
     return JobRun.older_than(before).execute()
