@@ -80,7 +80,7 @@ def pg_url() -> Iterator[str]:
 
 def _empty_pg(url: str) -> None:
     db = open_database(url)
-    tables = ", ".join(m._meta.table_name for m in MODELS)
+    tables = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
     with db.connection_context():
         db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     db.close_all()

@@ -6,7 +6,11 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tracker"
-ADAPTERS = [*sorted((PACKAGE / "api").glob("*.py")), PACKAGE / "cli.py"]
+ADAPTERS = [
+    *sorted((PACKAGE / "api").glob("*.py")),
+    *sorted((PACKAGE / "ui").glob("*.py")),
+    PACKAGE / "cli.py",
+]
 SQL_CALLS = {"execute_sql", "select", "insert", "insert_many", "delete", "raw"}
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
-from tracker import api, db, metrics
+from tracker import api, db, metrics, ui
 from tracker.settings import Settings, load_settings
 
 
@@ -21,7 +24,9 @@ def create_app(
     settings = settings or load_settings(overrides=overrides)
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=settings.secret_key or None,
+        SECRET_KEY=secret_key(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
@@ -31,4 +36,21 @@ def create_app(
     db.init_app(app)
     metrics.init_app(app)
     api.init_app(app)
+    ui.init_app(app)
     return app
+
+
+def secret_key(settings: Settings) -> str:
+    """The configured key, or one made once and kept in the data folder, so that every
+    worker (and every restart) signs sessions alike."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with (
+            contextlib.suppress(FileExistsError),
+            open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh,
+        ):
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

@@ -159,6 +159,30 @@ def tokens_revoke(token_id: int) -> None:
     click.echo(f"token {token_id} revoked")
 
 
+# ---- users -----------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Web UI users."""
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+def users_create(name: str, role: str) -> None:
+    """Create a user; the password is asked for twice (or read from standard input)."""
+    from tracker.services.users import create_user
+
+    if sys.stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    with _app():
+        create_user(name, role, password, actor=_actor(), now=utcnow())
+    click.echo(f"user {name} ({role}) created")
+
+
 # ---- incidents -------------------------------------------------------------------------------
 
 

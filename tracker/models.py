@@ -316,6 +316,45 @@ def _series_totals(
     return {o: int(n) for o, n in zip(OUTCOMES, sums, strict=True) if n is not None}
 
 
+class User(BaseModel):
+    """A person who signs in to the web UI; the password is kept only as an argon2 hash."""
+
+    name = peewee.CharField(max_length=64, unique=True)
+    role = peewee.CharField(max_length=16)
+    password_hash = peewee.CharField(max_length=200)
+    created_at = UTCDateTimeField()
+    disabled_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "app_user"  # "user" is reserved in PostgreSQL
+
+    @classmethod
+    def active(cls, name: str) -> User | None:
+        return cls.get_or_none((cls.name == name) & cls.disabled_at.is_null())
+
+
+class LoginAttempt(BaseModel):
+    """Sign-in attempts, kept a while to slow down password guessing across workers."""
+
+    name = peewee.CharField(max_length=64, index=True)
+    address = peewee.CharField(max_length=64, index=True)
+    at = UTCDateTimeField(index=True)
+    succeeded = peewee.BooleanField()
+
+    @classmethod
+    def failures_since(cls, moment: datetime, *, name: str, address: str) -> int:
+        """Failed attempts since `moment` for this name or from this address."""
+        return (
+            cls.select()
+            .where(
+                (cls.at >= moment)
+                & ~cls.succeeded
+                & ((cls.name == name) | (cls.address == address))
+            )
+            .count()
+        )
+
+
 @_outcome_columns(stored_as_given=True)
 class PaymentMinute(BaseModel):
     """The counts of one minute of one series; writing an outcome again replaces it."""
@@ -515,4 +554,6 @@ MODELS: tuple[type[BaseModel], ...] = (
     WeeklyReview,
     Snapshot,
     JobRun,
+    User,
+    LoginAttempt,
 )

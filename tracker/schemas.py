@@ -346,6 +346,7 @@ AuditEntity = Literal[
     "token",
     "payment_import",
     "weekly_review",
+    "user",
 ]
 
 

@@ -69,6 +69,12 @@ def _suggestion(
     return suggest_grade(facts, rules, now=now)
 
 
+def suggest(data: IncidentCreate, *, rules: GradingRules, now: datetime) -> Suggestion:
+    """The grade the rules suggest for an incident not stored yet (the form asks as you type)."""
+    values = _normalise(data.model_dump(exclude={"services"}))
+    return _suggestion(values, data.services, _service_tiers(), rules=rules, now=now)
+
+
 def incident_view(
     incident: Incident,
     keys: list[str],
