@@ -152,7 +152,8 @@ def test_sign_in_log_an_incident_and_find_it_everywhere(page, site):
     assert "银商对账文件未下发" in page.inner_text("table.list")
     _api(f"{base}/api/v1/rollups", token, {})
     page.goto("/")
-    assert "pos-settlement" in page.inner_text("main")
+    shot(page, "02b-dashboard-with-the-incident")
+    assert page.inner_text('a[href="/incidents?grade=ungraded"]') == "1"
 
 
 def test_change_the_grade_and_see_the_audit_entry(page):

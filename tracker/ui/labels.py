@@ -64,6 +64,7 @@ LABELS: dict[str, dict[str, str]] = {
     "new_window": {"zh": "登记维护窗口", "en": "Announce maintenance"},
     "counts_as_maintenance": {"zh": "计为维护", "en": "Counts as maintenance"},
     "description": {"zh": "说明", "en": "Description"},
+    "none_ticked_all": {"zh": "不勾选即全部服务", "en": "none ticked: all services"},
 }
 
 
