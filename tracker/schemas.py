@@ -3,6 +3,7 @@ OpenAPI document is generated from these."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -17,6 +18,7 @@ from pydantic import (
     Field,
     HttpUrl,
     PlainSerializer,
+    StrictBool,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -67,7 +69,30 @@ Amount = Annotated[
 
 
 UtcTime = Annotated[datetime, PlainSerializer(utc_text, return_type=str, when_used="json")]
-Instant = Annotated[AwareDatetime, Field(examples=["2024-07-23T10:04:00+08:00"])]
+
+
+ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _text_time(value: Any) -> Any:
+    """A time is ISO 8601 text with an offset; pydantic would read a number, or a numeric
+    string, as Unix seconds."""
+    if isinstance(value, datetime) or (isinstance(value, str) and ISO_DATE_TIME.match(value)):
+        return value
+    raise ValueError("give a time as ISO 8601 text with an offset, e.g. 2024-07-23T10:04+08:00")
+
+
+def _not_bool(value: Any) -> Any:
+    """true and false are not numbers here (pydantic would read them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+NoBool = BeforeValidator(_not_bool)
+Instant = Annotated[
+    AwareDatetime, BeforeValidator(_text_time), Field(examples=["2024-07-23T10:04:00+08:00"])
+]
 ServiceKey = Annotated[str, Field(pattern=SERVICE_KEY_PATTERN, examples=["payment-gateway"])]
 
 
@@ -149,8 +174,10 @@ class ServiceOut(Output):
 
 class Responsibility(Input):
     party: str = Field(min_length=1, max_length=200, examples=["payments team"])
-    share: float = Field(ge=0, le=1, description="全责 1, 主责 0.7, 同责 0.5, 次责 0.3, 无责 0")
-    internal: bool = True
+    share: Annotated[float, NoBool] = Field(
+        ge=0, le=1, description="全责 1, 主责 0.7, 同责 0.5, 次责 0.3, 无责 0"
+    )
+    internal: StrictBool = True
 
 
 def _shares_at_most_one(entries: list[Responsibility]) -> list[Responsibility]:
@@ -188,13 +215,13 @@ class IncidentFields(Input):
     acknowledged_at: Instant | None = None
     mitigated_at: Instant | None = Field(None, description="Customer impact ended")
     resolved_at: Instant | None = None
-    impact_ratio: float = Field(1.0, ge=0, le=1)
-    counts_toward_availability: bool = True
+    impact_ratio: Annotated[float, NoBool] = Field(1.0, ge=0, le=1)
+    counts_toward_availability: StrictBool = True
     responsibility: ResponsibilityList = Field(default_factory=list)
     root_cause: RootCause = "unknown"
     detection_source: DetectionSource = "monitoring"
     location: str = Field("", max_length=200)
-    affected_transactions: int | None = Field(None, ge=0, le=2**62)
+    affected_transactions: Annotated[int, NoBool] | None = Field(None, ge=0, le=2**62)
     affected_amount: Amount | None = None
     fund_loss: Amount | None = None
     regulatory_level: RegulatoryLevel = "none"
@@ -214,8 +241,8 @@ class IncidentPatch(IncidentFields):
     status: Status = Omittable()
     grade_reason: str = Omittable(max_length=10000)
     detected_at: Instant = Omittable()
-    impact_ratio: float = Omittable(ge=0, le=1)
-    counts_toward_availability: bool = Omittable()
+    impact_ratio: Annotated[float, NoBool] = Omittable(ge=0, le=1)
+    counts_toward_availability: StrictBool = Omittable()
     responsibility: ResponsibilityList = Omittable()
     root_cause: RootCause = Omittable()
     detection_source: DetectionSource = Omittable()
@@ -320,7 +347,9 @@ def _plus_from_query(value: Any) -> Any:
     return value
 
 
-QueryInstant = Annotated[AwareDatetime, BeforeValidator(_plus_from_query)]
+QueryInstant = Annotated[
+    AwareDatetime, BeforeValidator(_text_time), BeforeValidator(_plus_from_query)
+]
 
 
 class PageQuery(Input):
@@ -456,7 +485,7 @@ class PaymentCountRow(TypedDict):
     channel: Channel
     scope: Annotated[PaymentScope, Field(description="final: the order's outcome")]
     outcome: Outcome
-    count: Annotated[int, Field(ge=0, le=2**62)]
+    count: Annotated[int, NoBool, Field(ge=0, le=2**62)]
     amount: NotRequired[FenAmount | None]
 
 

@@ -123,6 +123,13 @@ CREATE_VIOLATIONS = [
     ("postmortem_url is a URL", incident_body(postmortem_url="see wiki"), "postmortem_url"),
     ("unknown fields are refused", incident_body(severity="high"), "severity"),
     ("read-only id is refused", incident_body(id=7), "id"),
+    ("a time is text, not Unix seconds", incident_body(detected_at=0), "detected_at"),
+    (
+        "a count is not a boolean",
+        incident_body(affected_transactions=False),
+        "affected_transactions",
+    ),
+    ("a ratio is not a boolean", incident_body(impact_ratio=True), "impact_ratio"),
     ("read-only suggested_grade is refused", incident_body(suggested_grade="A"), "suggested_grade"),
     ("read-only created_by is refused", incident_body(created_by="mallory"), "created_by"),
 ]

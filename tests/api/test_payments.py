@@ -117,6 +117,8 @@ def test_the_default_window_is_this_week(api):
         (count("2024-07-23T10:04:00+08:00", channel="Bad Channel"), "counts[1].channel"),
         (count("2024-07-23T10:04:00+08:00", amount=12.5), "counts[1].amount"),
         (count("2024-07-23T10:04:00+08:00", extra=1), "counts[1].extra"),
+        (count("2024-07-23T10:04:00+08:00", n=False), "counts[1].count"),
+        (count(1721700240), "counts[1].minute"),
     ],
 )
 def test_one_bad_row_refuses_the_batch_naming_its_index(app, api, row, field):

@@ -28,7 +28,7 @@ from tracker.services.paging import Page
 from tracker.services.tokens import may
 
 JSON_TYPES = ("application/json",)
-PROBLEM_STATUSES = (400, 401, 403, 404, 413, 415, 422)
+PROBLEM_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422)
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,8 @@ def _documented(spectree: SpecTree, handler: Callable[..., Any], spec: EndpointS
     responses: dict[str, Any] = {f"HTTP_{code}": Problem for code in PROBLEM_STATUSES}
     responses[f"HTTP_{spec.status}"] = spec.resp
     if spec.right == "read":
-        responses.pop("HTTP_413"), responses.pop("HTTP_415")
+        for code in (409, 413, 415):
+            responses.pop(f"HTTP_{code}")
     return spectree.validate(
         query=spec.query,
         json=spec.body,

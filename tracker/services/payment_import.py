@@ -13,7 +13,7 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from peewee import EXCLUDED
-from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from tracker.core.transactions import OutcomeMap
 from tracker.db import database, exclusive
@@ -24,6 +24,7 @@ from tracker.schemas import (
     Channel,
     Direction,
     Input,
+    Instant,
     PaymentCountRow,
     validation_errors,
 )
@@ -51,7 +52,7 @@ PROGRESS_EVERY = 2000  # lines between progress reports
 class Transaction(Input):
     order_id: str = Field(min_length=1, max_length=128)
     attempt: int = Field(ge=1, le=1000)
-    created_at: AwareDatetime
+    created_at: Instant
     direction: Direction
     channel: Channel
     status: str = Field(min_length=1, max_length=32)
