@@ -7,10 +7,7 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -18,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.servers import admin_token, environment, free_port, serving, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "config" / "prometheus" / "rules.yml"
@@ -51,12 +50,6 @@ DESIGN_METRICS = (
 )
 
 
-def _port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _call(url, body=None, token=None, method=None):
     headers = {"Content-Type": "application/json"}
     if token:
@@ -67,41 +60,16 @@ def _call(url, body=None, token=None, method=None):
         return json.loads(response.read() or b"null")
 
 
-def _wait(check, seconds, what):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture(scope="module")
 def tracker(tmp_path_factory):
     """A real server on a temporary SQLite database holding known figures."""
-    work = tmp_path_factory.mktemp("tracker")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env |= {"TRACKER_DATA_DIR": str(work), "TRACKER_SCHEDULER_ENABLED": "false"}
-    cli = [sys.executable, "-m", "tracker"]
-    token = subprocess.run(
-        [*cli, "tokens", "create", "--name", "e2e", "--role", "admin"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    port = _port()
-    server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    _wait(lambda: _call(f"{base}/readyz")["status"] == "ok", 30, "tracker")
+    env = environment(tmp_path_factory.mktemp("tracker"), scheduler_enabled="false")
+    token = admin_token(env, "e2e")
+    with serving(env) as base:
+        yield from _seeded(base, token)
+
+
+def _seeded(base, token):
     api = f"{base}/api/v1"
     _call(f"{api}/services", {"key": "gateway", "name": "Gateway", "tier": 1}, token)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -142,8 +110,6 @@ def tracker(tmp_path_factory):
     _call(f"{api}/payments/counts", {"counts": counts}, token)
     snapshot = _call(f"{api}/rollups", {}, token, method="POST")
     yield base, snapshot
-    server.terminate()
-    server.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +125,7 @@ def prometheus(tracker, tmp_path_factory):
         ],
     }
     (work / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = _port()
+    port = free_port()
     process = subprocess.Popen(
         [
             PROMETHEUS or "prometheus",
@@ -171,7 +137,7 @@ def prometheus(tracker, tmp_path_factory):
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    _wait(lambda: _query(url, "up{job='tracker'}") == [1.0], 60, "the first scrape")
+    wait_until(lambda: _query(url, "up{job='tracker'}") == [1.0], 60, "the first scrape")
     yield url
     process.terminate()
     process.wait(timeout=20)
@@ -195,7 +161,7 @@ def _panel_queries():
 
 @needs_prometheus
 def test_every_design_metric_arrives(prometheus):
-    _wait(lambda: all(_query(prometheus, m) for m in DESIGN_METRICS), 60, "every metric")
+    wait_until(lambda: all(_query(prometheus, m) for m in DESIGN_METRICS), 60, "every metric")
 
 
 @needs_prometheus
@@ -217,14 +183,14 @@ def test_values_arrive_as_the_snapshot_has_them(prometheus, tracker):
 def test_every_dashboard_query_returns_data(prometheus):
     queries = list(_panel_queries())
     with contextlib.suppress(AssertionError):  # the names of the empty ones say more
-        _wait(lambda: all(_query(prometheus, expr) for _, expr in queries), 60, "panel data")
+        wait_until(lambda: all(_query(prometheus, expr) for _, expr in queries), 60, "panel data")
     empty = [(title, expr) for title, expr in queries if not _query(prometheus, expr)]
     assert empty == []
 
 
 @needs_prometheus
 def test_the_burn_rate_recording_rules_evaluate(prometheus):
-    _wait(
+    wait_until(
         lambda: _query(prometheus, 'tracker:error_budget_burn_rate:5m{service="gateway"}'),
         30,
         "the recording rules",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.servers import free_port
 from tracker.models import JobRun, Snapshot
 from tracker.scheduler import _grid, job_table, run_job
 from tracker.services.jobs import failures, run_once
@@ -80,14 +81,6 @@ def test_the_weekly_export_job_exports_last_week(app, db, tmp_path):
     assert list((tmp_path / "exports" / "weekly").glob("*.zh.md"))
 
 
-def _free_port():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_two_servers_on_one_database_run_the_rollup_once_per_tick(database_url, tmp_path, db):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
@@ -101,7 +94,7 @@ def test_two_servers_on_one_database_run_the_rollup_once_per_tick(database_url, 
             "tracker",
             "serve",
             "--port",
-            str(_free_port()),
+            str(free_port()),
             "--workers",
             "1",
         ]

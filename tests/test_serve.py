@@ -1,23 +1,13 @@
 """`tracker serve` runs gunicorn workers in front of the same app; started for real."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
 from tests.factories import service_body
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.servers import admin_token, environment, serving
 
 
 def _request(url, body=None, token=None):
@@ -35,34 +25,10 @@ def _request(url, body=None, token=None):
 
 @pytest.fixture
 def server(database_url, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env |= {"TRACKER_DATABASE_URL": database_url, "TRACKER_DATA_DIR": str(tmp_path)}
-    tracker = [sys.executable, "-m", "tracker"]
-    token = subprocess.run(
-        [*tracker, "tokens", "create", "--name", "ops", "--role", "admin"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    port = _free_port()
-    process = subprocess.Popen(
-        [*tracker, "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if _request(f"{base}/readyz")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    yield base, token
-    process.terminate()
-    process.wait(timeout=15)
+    env = environment(tmp_path, database_url=database_url)
+    token = admin_token(env, "ops")
+    with serving(env) as base:
+        yield base, token
 
 
 def test_serve_answers_through_gunicorn(server):

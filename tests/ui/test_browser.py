@@ -4,14 +4,12 @@ Screenshots of every page land in test-artifacts/screenshots/."""
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.servers import admin_token, cli, environment, serving
 
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -21,12 +19,6 @@ pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists() and not IN_CI,
     reason="Debian's chromium is not installed (apt-get install chromium)",
 )
-
-
-def _port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _api(url, token, body=None):
@@ -43,44 +35,17 @@ def _api(url, token, body=None):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """A real `tracker serve` with a responder, an admin token and one service."""
-    work = tmp_path_factory.mktemp("site")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env |= {"TRACKER_DATA_DIR": str(work), "TRACKER_SCHEDULER_ENABLED": "false"}
-    cli = [sys.executable, "-m", "tracker"]
-    subprocess.run(
-        [*cli, "users", "create", "oncall", "--role", "responder"],
-        env=env,
-        input=PASSWORD + "\n",
-        text=True,
-        check=True,
-        capture_output=True,
-    )
-    token = subprocess.run(
-        [*cli, "tokens", "create", "--name", "ui-test", "--role", "admin"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    port = _port()
-    server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(60):
-        try:
-            urllib.request.urlopen(f"{base}/readyz", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.3)
+    env = environment(tmp_path_factory.mktemp("site"), scheduler_enabled="false")
+    cli(env, "users", "create", "oncall", "--role", "responder", stdin=PASSWORD + "\n")
+    token = admin_token(env, "ui-test")
+    with serving(env) as base:
+        yield from _seeded(base, token)
+
+
+def _seeded(base, token):
     _api(f"{base}/api/v1/services", token, {"key": "pos-settlement", "name": "POS 结算", "tier": 1})
     _api(f"{base}/api/v1/rollups", token, {})
     yield base, token
-    server.terminate()
-    server.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
