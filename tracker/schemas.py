@@ -534,11 +534,10 @@ class RatesOut(BaseModel):
 # ---- reports ---------------------------------------------------------------------------------
 
 
-class ReportQuery(Input):
-    format: Literal["md", "json", "csv"] = Field("md", description="md (default), json or csv")
-    lang: Literal["zh", "en"] = Field("zh", description="zh (default) or en")
-
-
 class SummaryQuery(Input):
     format: Literal["md", "json"] = Field("md", description="md (default) or json")
     lang: Literal["zh", "en"] = Field("zh", description="zh (default) or en")
+
+
+class ReportQuery(SummaryQuery):
+    format: Literal["md", "json", "csv"] = Field("md", description="md (default), json or csv")
