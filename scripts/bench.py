@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -296,23 +298,370 @@ def bench_metrics(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     logging.disable(logging.WARNING)
     latencies = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for count in (10, args.incidents):
+        for count in (0, args.incidents):
             app = fresh_app(args.database_url, Path(tmp) / f"metrics{count}")
-            seed_incidents(app, count)
+            if count:
+                seed_incidents(app, count)
             with app.app_context(), database.connection_context():
                 take_snapshot(now=utcnow(), settings=app.extensions["tracker.settings"])
             latencies[count] = scrape_latency(app, 200)
-    small, large = latencies[10], latencies[args.incidents]
+    empty, large = latencies[0], latencies[args.incidents]
     return [
         (
-            f"/metrics scrape, {args.incidents:,} incidents vs 10",
-            f"median {large * 1000:.2f} ms vs {small * 1000:.2f} ms",
-            f"{large / small:.2f} (flat ≈ 1)",
+            f"/metrics scrape, {args.incidents:,} incidents vs an empty database",
+            f"median {large * 1000:.2f} ms vs {empty * 1000:.2f} ms",
+            f"{large / empty:.2f} (flat ≈ 1)",
         )
     ]
 
 
-SECTIONS = {"payments": bench_payments, "metrics": bench_metrics}
+# ---- rollup: a year of minutes, the tracker's rollup vs one hand-made query ------------------
+
+RATE_SERIES = (("pay_in", "final"), ("pay_in", "first_attempt"), ("pay_out", "final"))
+# Per-minute counts that vary from minute to minute (i is the minute's number); outcomes not
+# listed stay NULL, as they do for a minute that never reported them.
+SEEDED_COUNTS = {
+    "success_count": "900 + i % 97",
+    "user_count": "20 + i % 13",
+    "risk_count": "i % 5",
+    "channel_count": "i % 7",
+    "system_count": "i % 3",
+    "pending_count": "i % 2",
+}
+
+
+def _is_postgres(db) -> bool:
+    from tracker.db import is_postgres
+
+    return is_postgres(db)
+
+
+def _stored_time(db, moment: datetime):
+    """A UTC instant as the minute column stores it (naive UTC; text on SQLite)."""
+    naive = moment.astimezone(UTC).replace(tzinfo=None)
+    return naive if _is_postgres(db) else naive.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def seed_year(app, *, days: int, channels: int, until: datetime) -> int:
+    """`days` of per-minute counts before `until` for `channels` channels on the three series
+    the rates read, written by one INSERT ... SELECT, then the daily totals (cut in the
+    configured zone) as the sums of those minutes by another. Returns the minute rows."""
+    from tracker.core.windows import local_midnight
+    from tracker.models import COUNT_COLUMNS, FEN_COLUMNS
+    from tracker.services.payments import DAILY_ZONE
+
+    db = app.extensions["tracker.db"]
+    zone = app.extensions["tracker.settings"].zone
+    since = until - timedelta(days=days)
+    minutes = days * 1440
+    names = [f"ch{n:02d}" for n in range(channels)]
+    channel_rows = ", ".join(f"('{c}')" for c in names)
+    series_rows = ", ".join(f"('{d}', '{s}')" for d, s in RATE_SERIES)
+    counted = ", ".join(SEEDED_COUNTS)
+    if _is_postgres(db):
+        head = ""
+        numbers = f"generate_series(0, {minutes - 1}) AS m(i)"
+        channel_table = f"(VALUES {channel_rows}) AS c(channel)"
+        series_table = f"(VALUES {series_rows}) AS s(direction, scope)"
+        minute = "%s::timestamp + make_interval(mins => i)"
+    else:  # no generate_series; VALUES columns are named column1, column2, ...
+        last = minutes - 1
+        head = f"WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i < {last}) "
+        numbers = "m"
+        channel_table = f"(SELECT column1 AS channel FROM (VALUES {channel_rows}))"
+        series_table = (
+            f"(SELECT column1 AS direction, column2 AS scope FROM (VALUES {series_rows}))"
+        )
+        minute = "datetime(?, '+' || i || ' minutes')"
+    fill_minutes = (
+        f"{head}INSERT INTO payment_minute (minute, direction, channel, scope, {counted}) "
+        f"SELECT {minute}, direction, channel, scope, {', '.join(SEEDED_COUNTS.values())} "
+        f"FROM {numbers} CROSS JOIN {channel_table} CROSS JOIN {series_table}"
+    )
+    mark = "%s" if _is_postgres(db) else "?"
+    sums = ", ".join(f"COALESCE(SUM({c}), 0)" for c in COUNT_COLUMNS)
+    fill_day = (
+        f"INSERT INTO payment_day (day, direction, channel, scope, "
+        f"{', '.join(COUNT_COLUMNS)}, {', '.join(FEN_COLUMNS)}) "
+        f"SELECT {mark}, direction, channel, scope, {sums}, {', '.join(['0'] * len(FEN_COLUMNS))} "
+        f"FROM payment_minute WHERE minute >= {mark} AND minute < {mark} "
+        "GROUP BY direction, channel, scope"
+    )
+    first, last = since.astimezone(zone).date(), until.astimezone(zone).date()
+    days = [
+        (
+            day.isoformat(),
+            _stored_time(db, local_midnight(day, zone)),
+            _stored_time(db, local_midnight(day + timedelta(days=1), zone)),
+        )
+        for day in (first + timedelta(days=n) for n in range((last - first).days + 1))
+    ]
+    with db.connection_context(), db.atomic():
+        db.execute_sql(fill_minutes, (_stored_time(db, since),))
+        for day in days:  # a day at a time: each an index range, no sort of the whole year
+            db.execute_sql(fill_day, day)
+        db.execute_sql(
+            f"INSERT INTO state (key, value) VALUES ({mark}, {mark})", (DAILY_ZONE, zone.key)
+        )
+    return minutes * channels * len(RATE_SERIES)
+
+
+def rollup_by_hand(app, windows: dict[str, tuple[datetime, datetime]]) -> dict[tuple, dict]:
+    """One query over payment_minute: Σ of every outcome column per window, channel,
+    direction and scope. Returns {(window, channel, direction, scope): {outcome: n}}, with
+    channel `all` added up from the channels' rows."""
+    from tracker.core.vocabulary import OUTCOMES
+
+    db = app.extensions["tracker.db"]
+    mark = "%s" if _is_postgres(db) else "?"
+    bounds = ", ".join([f"({mark}, {mark}, {mark})"] * len(windows))
+    params = [
+        value
+        for name, (since, until) in windows.items()
+        for value in (name, _stored_time(db, since), _stored_time(db, until))
+    ]
+    sums = ", ".join(f"SUM({outcome}_count)" for outcome in OUTCOMES)
+    sql = (
+        f"WITH w(name, since, until) AS (VALUES {bounds}) "
+        f"SELECT w.name, channel, direction, scope, {sums} "
+        "FROM payment_minute JOIN w ON minute >= w.since AND minute < w.until "
+        "GROUP BY w.name, channel, direction, scope"
+    )
+    totals: dict[tuple, dict] = {}
+    with db.connection_context():
+        rows = db.execute_sql(sql, params).fetchall()
+    for window, channel, direction, scope, *counts in rows:
+        for name in (channel, "all"):
+            total = totals.setdefault((window, name, direction, scope), {})
+            for outcome, n in zip(OUTCOMES, counts, strict=True):
+                if n is not None:
+                    total[outcome] = total.get(outcome, 0) + int(n)
+    return totals
+
+
+def rates_of(totals: dict[tuple, dict], definitions) -> dict[tuple, tuple[int, int]]:
+    """(rate, channel, window) → (numerator, denominator) by DESIGN §4.5."""
+    from tracker.core.rates import success_rate
+
+    rates = {}
+    for (window, channel, direction, scope), counts in totals.items():
+        for d in definitions:
+            if (d.direction, d.scope) == (direction, scope):
+                value = success_rate(counts, d.excludes)
+                rates[(d.name, channel, window)] = (value.numerator, value.denominator)
+    return rates
+
+
+def bench_rollup(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    import logging
+
+    from tracker.core.windows import WINDOWS, window_bounds
+    from tracker.db import database
+    from tracker.services.rollup import take_snapshot
+
+    logging.disable(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        app = fresh_app(args.database_url, Path(tmp) / "rollup")
+        settings = app.extensions["tracker.settings"]
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        started = time.perf_counter()
+        rows = seed_year(app, days=args.rollup_days, channels=args.rollup_channels, until=now)
+        seeded = time.perf_counter() - started
+        windows = {w: window_bounds(w, as_of=now, zone=settings.zone) for w in WINDOWS}
+        # The query reads every minute of the year: tens of seconds on SQLite, so it runs
+        # once; the rollup, a second or less, takes the best of `repeat`.
+        started = time.perf_counter()
+        totals = rollup_by_hand(app, windows)
+        by_hand = time.perf_counter() - started
+        tracker_runs = []
+        for _ in range(args.repeat):
+            with app.app_context(), database.connection_context():
+                started = time.perf_counter()
+                snapshot = take_snapshot(now=now, settings=settings)
+                tracker_runs.append(time.perf_counter() - started)
+    ours = {
+        (r["rate"], r["channel"], r["window"]): (r["numerator"], r["denominator"])
+        for r in snapshot.data["rates"]
+    }
+    theirs = rates_of(totals, settings.payments.definitions())
+    assert ours == theirs, "the rollup and the hand-made query disagree"
+    tracker_best = min(tracker_runs)
+    return [
+        (
+            f"rollup: {args.rollup_days} days of minutes, {args.rollup_channels} channels "
+            f"({rows:,} rows, seeded in {seeded:.0f} s), {len(ours)} rates",
+            f"{tracker_best * 1000:,.0f} ms vs one SQL query {by_hand * 1000:,.0f} ms",
+            f"{tracker_best / by_hand:.3f} (tracker ÷ SQL; < 1 is faster)",
+        )
+    ]
+
+
+# ---- weekly: import + weekly report vs pandas -------------------------------------------------
+
+WEEK = "2024-W30"  # count_rows starts on its Monday, local time
+
+
+def tracker_weekly(app, path: Path) -> dict[str, tuple[int, int]]:
+    """Import the CSV and compute the week's report; returns rate → (numerator, denominator)."""
+    from tracker.clock import utcnow
+    from tracker.db import database
+    from tracker.services.payment_import import import_csv
+    from tracker.services.reports import weekly_report
+
+    settings = app.extensions["tracker.settings"]
+    with app.app_context(), database.connection_context(), path.open("rb") as fh:
+        import_csv(
+            fh,
+            name=path.name,
+            zone=settings.zone,
+            outcomes=settings.outcomes.outcome_map(),
+            actor="bench",
+            now=utcnow(),
+        )
+        report = weekly_report(WEEK, now=utcnow(), settings=settings)
+    return {r.name: (r.numerator, r.denominator) for r in report.rates}
+
+
+def pandas_weekly(path: Path, definitions, since: datetime, until: datetime) -> dict:
+    """The same rates from the same file: read_csv, keep the week, groupby, sum."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, usecols=["minute", "direction", "scope", "outcome", "count"])
+    minute = pd.to_datetime(frame["minute"], utc=True, format="ISO8601")
+    week = frame[(minute >= since) & (minute < until)]
+    totals = week.groupby(["direction", "scope", "outcome"])["count"].sum()
+    rates = {}
+    for d in definitions:
+        counts = totals.loc[(d.direction, d.scope)] if (d.direction, d.scope) in totals else {}
+        kept = {o: int(n) for o, n in dict(counts).items() if o not in d.excludes}
+        rates[d.name] = (kept.get("success", 0), sum(kept.values()))
+    return rates
+
+
+def bench_weekly(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    import logging
+
+    from tracker.core.weekly import parse_week
+    from tracker.core.windows import iso_week_bounds
+
+    logging.disable(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        path = work / "week.csv"
+        rows = write_counts_csv(path, 7 * 1440)
+        results: dict[str, dict] = {}
+        ours_runs = []
+        for i in range(args.repeat):
+            app = fresh_app(args.database_url, work / f"weekly{i}")
+            started = time.perf_counter()
+            results["tracker"] = tracker_weekly(app, path)
+            ours_runs.append(time.perf_counter() - started)
+        settings = app.extensions["tracker.settings"]
+        since, until = iso_week_bounds(*parse_week(WEEK), settings.zone)
+        definitions = settings.payments.definitions()
+        theirs_runs = []
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            results["pandas"] = pandas_weekly(path, definitions, since, until)
+            theirs_runs.append(time.perf_counter() - started)
+    assert results["tracker"] == results["pandas"], results
+    ours, theirs = min(ours_runs), min(theirs_runs)
+    return [
+        (
+            f"weekly rates from a CSV of a week of minutes ({rows:,} rows): "
+            "tracker import + report vs pandas read_csv + groupby",
+            f"{ours:,.2f} s vs {theirs:,.2f} s",
+            f"{ours / theirs:.1f} (tracker ÷ pandas)",
+        )
+    ]
+
+
+# ---- load: GET /api/v1/incidents under wrk vs /healthz on the same server --------------------
+
+WRK_HELP = "wrk is not installed: apt-get install -y wrk (Debian package `wrk`)"
+# wrk's `done` callback prints the latency percentiles in microseconds, one parsable line.
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %d %d\\n", latency:percentile(50),
+    latency:percentile(99), summary.requests, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def wrk(url: str, *, token: str | None, seconds: int, connections: int, script: Path) -> dict:
+    """p50 and p99 (seconds) and request count of `url` under wrk at fixed concurrency."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script)]
+    if token is not None:
+        command += ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    p50, p99, requests, bad_status, failed = (int(v) for v in line.split()[1:])
+    if bad_status or failed:
+        sys.exit(f"bench load: {url}: {bad_status} non-2xx answers, {failed} socket errors")
+    return {"p50": p50 / 1e6, "p99": p99 / 1e6, "requests": requests}
+
+
+def bench_load(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    import logging
+
+    from tests.servers import environment, serving
+    from tracker.clock import utcnow
+    from tracker.db import database
+    from tracker.services.tokens import create_token
+
+    logging.disable(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        app = fresh_app(args.database_url, work)
+        seed_incidents(app, args.incidents)
+        with app.app_context(), database.connection_context():
+            token = create_token("bench", "viewer", actor="bench", now=utcnow())
+        settings = app.extensions["tracker.settings"]
+        app.extensions["tracker.db"].close()
+        script = work / "report.lua"
+        script.write_text(WRK_REPORT, encoding="utf-8")
+        env = environment(
+            work,
+            database_url=settings.effective_database_url,
+            scheduler_enabled="false",
+        )
+        load = {"seconds": args.load_seconds, "connections": args.load_connections}
+        with serving(env, workers=args.load_workers) as base:
+            wrk(f"{base}/api/v1/incidents", token=token, seconds=2, connections=4, script=script)
+            listed = wrk(f"{base}/api/v1/incidents", token=token, **load, script=script)
+            bare = wrk(f"{base}/healthz", token=None, **load, script=script)
+    setting = (
+        f"{args.load_connections} connections, {args.load_seconds} s, "
+        f"gunicorn {args.load_workers} workers × 4 threads"
+    )
+    return [
+        (
+            f"GET /api/v1/incidents (50 of {args.incidents:,}) p50 vs /healthz, {setting}",
+            f"{listed['p50'] * 1000:.1f} ms vs {bare['p50'] * 1000:.1f} ms",
+            f"{listed['p50'] / bare['p50']:.1f}",
+        ),
+        (
+            "GET /api/v1/incidents p99 vs /healthz",
+            f"{listed['p99'] * 1000:.1f} ms vs {bare['p99'] * 1000:.1f} ms",
+            f"{listed['p99'] / bare['p99']:.1f}",
+        ),
+        (
+            "GET /api/v1/incidents throughput vs /healthz",
+            f"{listed['requests'] / args.load_seconds:,.0f} req/s vs "
+            f"{bare['requests'] / args.load_seconds:,.0f} req/s",
+            f"{listed['requests'] / bare['requests']:.2f}",
+        ),
+    ]
+
+
+SECTIONS = {
+    "payments": bench_payments,
+    "rollup": bench_rollup,
+    "weekly": bench_weekly,
+    "metrics": bench_metrics,
+    "load": bench_load,
+}
 
 
 def main() -> None:
@@ -332,10 +681,29 @@ def main() -> None:
         help="incidents in the large database of the metrics benchmark",
     )
     parser.add_argument(
+        "--rollup-days",
+        type=int,
+        default=365,
+        help="days of per-minute counts in the rollup benchmark; default a year",
+    )
+    parser.add_argument(
+        "--rollup-channels",
+        type=int,
+        default=3,
+        help="channels in the rollup benchmark (3 series each: the ones the rates read)",
+    )
+    parser.add_argument("--load-seconds", type=int, default=15, help="wrk's run per endpoint")
+    parser.add_argument("--load-connections", type=int, default=16, help="wrk's open connections")
+    parser.add_argument("--load-workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
         "--database-url",
         help="benchmark on this database (default SQLite); a PostgreSQL database is emptied first",
     )
     args = parser.parse_args()
+    if "load" in args.sections and shutil.which("wrk") is None:
+        sys.exit(f"bench load: {WRK_HELP}")
+    if "weekly" in args.sections and importlib.util.find_spec("pandas") is None:
+        sys.exit("bench weekly: pandas is not installed: scripts/bench installs the `bench` extra")
     print(
         f"# tracker benchmarks — {platform.node() and 'this machine'}: {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
