@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 CLI = [sys.executable, "-m", "tracker"]
 
@@ -44,20 +49,52 @@ def admin_token(env: dict[str, str], name: str = "test") -> str:
 @contextmanager
 def serving(env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
     """`tracker serve` on a free port, ready; yields its base URL and stops it after."""
+    with server_group(env, workers=workers) as server:
+        yield server.base
+
+
+@dataclass
+class Server:
+    """A running `tracker serve`: gunicorn's master, its workers and the scheduler process,
+    all in one process group of their own."""
+
+    base: str
+    process: subprocess.Popen
+
+    def kill(self) -> None:
+        """SIGKILL the whole group at once, as a crash or the OOM killer would."""
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+@contextmanager
+def server_group(
+    env: dict[str, str], *, workers: int = 2, log: Path | None = None
+) -> Iterator[Server]:
+    """`tracker serve` on a free port in a session of its own, ready; stopped nicely after
+    (unless the test killed it), and whatever is left of its group killed."""
     port = free_port()
+    output = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
         [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
+        start_new_session=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    server = Server(f"http://127.0.0.1:{port}", process)
     try:
-        wait_until(lambda: _ready(base), 30, "the server to be ready")
-        yield base
+        wait_until(lambda: _ready(server.base), 30, "the server to be ready")
+        yield server
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        if process.poll() is None:
+            process.terminate()
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=20)
+        server.kill()  # stragglers of the group, if any
+        if log is not None:
+            output.close()
 
 
 def _ready(base: str) -> bool:
@@ -76,3 +113,26 @@ def wait_until(check, seconds: float, what: str) -> None:
             pass
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def call(
+    url: str, body: Any = None, *, token: str | None = None, method: str | None = None
+) -> tuple[int, str, Any]:
+    """One JSON request: (status, media type, decoded body), errors included."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers.get_content_type(), _decoded(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get_content_type(), _decoded(exc.read())
+
+
+def _decoded(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")

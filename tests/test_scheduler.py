@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.servers import free_port
+from tracker.app import create_app
 from tracker.models import JobRun, Snapshot
 from tracker.scheduler import _grid, job_table, run_job
-from tracker.services.jobs import failures, run_once
+from tracker.services.jobs import Unrecorded, failures, run_once
+from tracker.settings import load_settings
 
 TICK = datetime(2026, 11, 23, 1, 2, tzinfo=UTC)
 
@@ -44,6 +46,25 @@ def test_a_failing_job_is_recorded_counted_and_runs_again_next_tick(db):
         "RuntimeError: database lag",
         1,
     )
+
+
+def test_with_the_database_down_a_run_fails_and_is_held_for_later(tmp_path):
+    url = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"
+    app = create_app(
+        load_settings(environ={}, overrides={"database_url": url, "data_dir": str(tmp_path)})
+    )
+    held = Unrecorded()
+    rollup_job = job_table(app.extensions["tracker.settings"])[0]
+    assert (run_job(app, rollup_job, held), len(held)) == ("failed", 1)
+
+
+def test_a_run_held_in_an_outage_is_recorded_once_when_the_database_answers(db):
+    replicas = {"a": Unrecorded(), "b": Unrecorded()}
+    for held in replicas.values():
+        held.add("rollup", TICK, "OperationalError: connection refused")
+    counted = [held.record(runner=name, clock=_clock) for name, held in replicas.items()]
+    run = JobRun.get(JobRun.tick == TICK)
+    assert (counted, failures("rollup"), run.status, run.runner) == ([1, 0], 1, "failed", "a")
 
 
 def test_job_failures_are_exported_as_counters(client, db):

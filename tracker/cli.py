@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from tracker.api.routing import to_json
 from tracker.clock import utcnow
 from tracker.core.vocabulary import GRADES, ROLES, STATUSES
-from tracker.db import DATABASE_DOWN, database
+from tracker.db import DATABASE_DOWN, database, wait_until_up
 from tracker.errors import FieldError, TrackerError
 from tracker.schemas import validation_errors
 from tracker.settings import SettingsError, load_settings
@@ -35,9 +35,9 @@ def _fail(message: str, errors: list[FieldError] = (), code: int = EXIT_FAILED) 
 
 
 @contextmanager
-def _app() -> Iterator[Flask]:
+def _app(*, wait: bool = False) -> Iterator[Flask]:
     """The app on a current schema with a database connection, errors turned into messages
-    and exit codes."""
+    and exit codes; `wait`s for a database that does not answer yet instead of failing."""
     from tracker.app import create_app
     from tracker.schema import upgrade
 
@@ -45,6 +45,8 @@ def _app() -> Iterator[Flask]:
         app = create_app()
     except SettingsError as exc:
         _fail(str(exc))
+    if wait:
+        wait_until_up(app.extensions["tracker.db"], say=lambda text: click.echo(text, err=True))
     try:
         upgrade(app.extensions["tracker.db"])
     except DATABASE_DOWN as exc:
@@ -367,7 +369,7 @@ def scheduler() -> None:
     """Run the scheduled jobs in the foreground (rollup, pruning, the Monday export)."""
     from tracker.scheduler import build
 
-    with _app() as app:
+    with _app(wait=True) as app:  # started beside the server: outlive a database not up yet
         jobs = build(app)
     click.echo(f"scheduler running: {', '.join(job.id for job in jobs.get_jobs())}", err=True)
     signal.signal(signal.SIGTERM, lambda *_: jobs.shutdown(wait=False))

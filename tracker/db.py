@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
@@ -70,6 +71,19 @@ def exclusive(db: peewee.Database, name: str) -> Iterator[None]:
     else:
         with db.atomic("IMMEDIATE"):
             yield
+
+
+def wait_until_up(db: peewee.Database, *, say: Callable[[str], None], pause: float = 2.0) -> None:
+    """Block until the database answers: a process started beside the server (the scheduler)
+    must outlive a database that is not up yet instead of dying with it."""
+    while True:
+        try:
+            with db.connection_context():
+                db.execute_sql("SELECT 1")
+            return
+        except DATABASE_DOWN as exc:
+            say(f"waiting for the database: {str(exc).strip()}")
+            time.sleep(pause)
 
 
 def lock_key(name: str) -> int:

@@ -21,7 +21,7 @@ from flask import Flask
 from tracker.clock import utcnow
 from tracker.core.weekly import week_name
 from tracker.core.windows import local_midnight
-from tracker.db import database
+from tracker.db import DATABASE_DOWN, database
 from tracker.services import jobs, reports, rollup
 from tracker.settings import Settings
 
@@ -86,18 +86,26 @@ def runner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_job(app: Flask, job: Job) -> str:
-    """One firing: claim the tick, run the work, record how it went."""
+def run_job(app: Flask, job: Job, unrecorded: jobs.Unrecorded | None = None) -> str:
+    """One firing: claim the tick, run the work, record how it went. With the database down
+    nothing can be claimed or recorded: the failure waits in `unrecorded` until a later
+    firing finds the database back and records it first."""
     settings = app.extensions["tracker.settings"]
     now = utcnow()
-    with app.app_context(), database.connection_context():
-        return jobs.run_once(
-            job.id,
-            job.tick(now),
-            lambda: job.work(now, settings),
-            runner=runner_name(),
-            clock=utcnow,
-        )
+    tick = job.tick(now)
+    try:
+        with app.app_context(), database.connection_context():
+            if unrecorded:
+                unrecorded.record(runner=runner_name(), clock=utcnow)
+            return jobs.run_once(
+                job.id, tick, lambda: job.work(now, settings), runner=runner_name(), clock=utcnow
+            )
+    except DATABASE_DOWN as exc:
+        error = f"{type(exc).__name__}: {str(exc).strip()}"
+        log.warning("job %s at tick %s: the database does not answer: %s", job.id, tick, error)
+        if unrecorded is not None:
+            unrecorded.add(job.id, tick, error)
+        return "failed"
 
 
 def build(app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
@@ -108,11 +116,12 @@ def build(app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler) 
         timezone=settings.zone,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
     )
+    unrecorded = jobs.Unrecorded()
     for job in job_table(settings):
         scheduler.add_job(
             run_job,
             trigger=job.trigger,
-            args=(app, job),
+            args=(app, job, unrecorded),
             id=job.id,
             name=job.id,
             replace_existing=True,
@@ -122,5 +131,5 @@ def build(app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler) 
 
 
 def _on_error(event: JobExecutionEvent) -> None:
-    # run_once records the job's own failures; this catches the rest (database down, ...)
+    # run_job records the jobs' own failures, and the database's; this catches the rest
     log.error("scheduled job %s could not run: %s", event.job_id, event.exception)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
@@ -37,16 +38,30 @@ def problem(
     detail: str,
     errors: Iterable[FieldError] = (),
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response:
+    """A problem document; `extensions` are extra members (RFC 9457 §3.2)."""
     body = {
         "type": f"urn:tracker:problem:{SLUGS.get(status, 'error')}",
         "title": title,
         "status": status,
         "detail": detail,
         "errors": [{"field": e.field, "message": e.message} for e in errors],
+        **(extensions or {}),
     }
     return Response(
         json.dumps(body, ensure_ascii=False), status=status, mimetype=MEDIA_TYPE, headers=headers
+    )
+
+
+def database_down(extensions: dict[str, Any] | None = None) -> Response:
+    """503: the database does not answer (nothing was changed); retry shortly."""
+    return problem(
+        503,
+        "Service unavailable",
+        "the database is not answering; retry shortly",
+        headers={"Retry-After": "5"},
+        extensions=extensions,
     )
 
 
@@ -66,13 +81,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DATABASE_DOWN[0])
     @app.errorhandler(DATABASE_DOWN[1])
     def _database_down(exc: Exception) -> Response:
-        log.warning("database unavailable: %s", exc)
-        return problem(
-            503,
-            "Service unavailable",
-            "the database is not answering; retry shortly",
-            headers={"Retry-After": "5"},
-        )
+        log.warning("database unavailable: %s", str(exc).strip())
+        return database_down()
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
