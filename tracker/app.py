@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 
 from tracker import api, db, metrics, ui
+from tracker.api.routing import RowId
 from tracker.settings import Settings, load_settings
 
 
@@ -33,6 +34,7 @@ def create_app(
     app.extensions["tracker.settings"] = settings
     app.extensions["tracker.grading"] = settings.grading.rules()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app.url_map.converters["int"] = RowId  # before any route: ids beyond the column are 404s
     db.init_app(app)
     metrics.init_app(app)
     api.init_app(app)

@@ -131,23 +131,42 @@ def tokens() -> None:
 @tokens.command("create")
 @click.option("--name", required=True, help="Who or what uses the token")
 @click.option("--role", required=True, type=click.Choice(ROLES))
-def tokens_create(name: str, role: str) -> None:
+@click.option(
+    "--expires-in",
+    "days",
+    type=click.IntRange(min=1, max=36_500),
+    help="Refuse the token after DAYS days (default: valid until revoked)",
+    metavar="DAYS",
+)
+def tokens_create(name: str, role: str, days: int | None) -> None:
     """Create a token and print it (only once; it is stored hashed)."""
+    from datetime import timedelta
+
     from tracker.services.tokens import create_token
 
+    now = utcnow()
+    expires_at = None if days is None else now + timedelta(days=days)
     with _app():
-        click.echo(create_token(name, role, actor=_actor(), now=utcnow()))
+        click.echo(create_token(name, role, actor=_actor(), now=now, expires_at=expires_at))
 
 
 @tokens.command("list")
 def tokens_list() -> None:
-    """List tokens (never their values)."""
+    """List tokens (never their values), with when each was revoked or expires (UTC)."""
     from tracker.services.tokens import list_tokens
 
+    now = utcnow()
     with _app():
         for token in list_tokens():
-            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
-            click.echo(f"{token.id:>4}  {token.role:<9}  {state:<18}  {token.name}")
+            if token.revoked_at:
+                state = f"revoked {token.revoked_at:%Y-%m-%d}"
+            elif token.expires_at and token.expires_at <= now:
+                state = f"expired {token.expires_at:%Y-%m-%d %H:%M}"
+            elif token.expires_at:
+                state = f"expires {token.expires_at:%Y-%m-%d %H:%M}"
+            else:
+                state = "active"
+            click.echo(f"{token.id:>4}  {token.role:<9}  {state:<24}  {token.name}")
 
 
 @tokens.command("revoke")

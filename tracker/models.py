@@ -251,10 +251,17 @@ class ApiToken(BaseModel):
     token_hash = peewee.CharField(max_length=64, unique=True)
     created_at = UTCDateTimeField()
     revoked_at = UTCDateTimeField(null=True)
+    expires_at = UTCDateTimeField(null=True)  # null: never expires
 
     @classmethod
-    def active_by_hash(cls, token_hash: str) -> ApiToken | None:
-        return cls.get_or_none((cls.token_hash == token_hash) & cls.revoked_at.is_null())
+    def active_by_hash(cls, token_hash: str, now: datetime) -> ApiToken | None:
+        """The token with this digest if it is neither revoked nor expired at `now`."""
+        return cls.get_or_none(
+            (cls.token_hash == token_hash)
+            & cls.revoked_at.is_null()
+            & (cls.expires_at.is_null() | (cls.expires_at > now))
+        )
+
 
 
 # Payment counts are stored wide: one row per minute (or day) and series (direction, channel,

@@ -126,8 +126,28 @@ def Omittable(**constraints: Any) -> Any:
     return Field(None, json_schema_extra=_no_default, **constraints)
 
 
+NUL_MESSAGE = "must not contain NUL characters (U+0000)"
+
+
+def _no_nul(value: Any) -> Any:
+    """PostgreSQL cannot store U+0000 in text; refuse it as input everywhere, on every backend."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(NUL_MESSAGE)
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, str) and "\x00" in item:
+                raise ValueError(NUL_MESSAGE)
+    return value
+
+
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        return _no_nul(value)
 
 
 class Output(BaseModel):

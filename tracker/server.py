@@ -52,6 +52,9 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "accesslog": "-",
         "errorlog": "-",
         "graceful_timeout": 10,
+        # Unlimited, so that the app answers an overlong URI with a 414 problem (gunicorn's
+        # own 414 is plain text); the app's limit is tracker.api.problems.MAX_URI_BYTES.
+        "limit_request_line": 0,
         "timeout": 60,
         "proc_name": "tracker",
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 
 from tracker.api.blueprint import api
+from tracker.clock import utcnow
 from tracker.errors import Unauthorized
 from tracker.services.tokens import authenticate
 
@@ -25,7 +26,7 @@ def identify() -> None:
             return
         raise Unauthorized("send Authorization: Bearer <token>")
     scheme, _, raw = header.partition(" ")
-    token = authenticate(raw.strip()) if scheme.lower() == "bearer" else None
+    token = authenticate(raw.strip(), now=utcnow()) if scheme.lower() == "bearer" else None
     if token is None:
-        raise Unauthorized("the bearer token is unknown, revoked or malformed")
+        raise Unauthorized("the bearer token is unknown, revoked, expired or malformed")
     g.actor, g.role = token.name, token.role

@@ -7,8 +7,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, Response
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, RequestURITooLarge
 
 from tracker.db import DATABASE_DOWN
 from tracker.errors import FieldError, TrackerError
@@ -16,6 +16,7 @@ from tracker.errors import FieldError, TrackerError
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
+MAX_URI_BYTES = 8192  # gunicorn leaves the request line unlimited; the app refuses beyond this
 SLUGS = {
     400: "bad-request",
     401: "unauthorized",
@@ -24,6 +25,7 @@ SLUGS = {
     405: "method-not-allowed",
     409: "conflict",
     413: "payload-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
     422: "invalid-field",
     429: "too-many-requests",
@@ -65,7 +67,23 @@ def database_down(extensions: dict[str, Any] | None = None) -> Response:
     )
 
 
+def uri_bytes(environ: dict[str, Any]) -> int:
+    """The request target's length as sent (gunicorn's RAW_URI), else as WSGI rebuilt it."""
+    raw = environ.get("RAW_URI")
+    if raw is None:
+        path = environ.get("PATH_INFO", "").encode("latin-1", "replace")
+        raw = path + b"?" + environ.get("QUERY_STRING", "").encode("latin-1", "replace")
+    return len(raw)
+
+
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _uri_not_too_long() -> None:
+        """414 as a problem: gunicorn's own refusal of a long request line is plain text, so
+        it lets every line through (`limit_request_line = 0`) and the app draws the line."""
+        if uri_bytes(request.environ) > MAX_URI_BYTES:
+            raise RequestURITooLarge(f"the URI is longer than {MAX_URI_BYTES} bytes")
+
     @app.errorhandler(TrackerError)
     def _tracker_error(exc: TrackerError) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None

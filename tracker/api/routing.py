@@ -19,6 +19,8 @@ from flask import Blueprint, Flask, Response, g, request
 from pydantic import BaseModel, ValidationError
 from spectree import Response as SpecResponse
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from tracker import __version__
 from tracker.api.problems import MEDIA_TYPE
@@ -28,8 +30,20 @@ from tracker.services.paging import Page
 from tracker.services.tokens import may
 
 JSON_TYPES = ("application/json",)
-PROBLEM_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422)
+PROBLEM_STATUSES = (400, 401, 403, 404, 409, 413, 414, 415, 422)
+MAX_ROW_ID = 2**31 - 1
 
+
+class RowId(IntegerConverter):
+    """`<int:...>` in every route: a row id is a positive 32-bit integer (a SERIAL column), so
+    a larger number is a 404 instead of an overflow in the database driver (a 500). Raised
+    here, not left to the matcher, which would answer a PATCH with 405."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if not 1 <= number <= MAX_ROW_ID:
+            raise NotFound(f"no record has the id {value[:20]}")
+        return number
 
 @dataclass(frozen=True)
 class EndpointSpec:
@@ -119,6 +133,8 @@ def _adapter(view: Callable[..., Any], spec: EndpointSpec) -> Callable[..., Resp
     def handle(**path: Any) -> Response:
         if not may(g.role, spec.right):
             raise Forbidden(f"role {g.role!r} may not do this; it needs {spec.right!r} rights")
+        if any(isinstance(v, str) and "\x00" in v for v in path.values()):
+            raise NotFound("no such record")  # nothing is stored under a name with U+0000
         kwargs = dict(path)
         if spec.query is not None:
             kwargs["query"] = parse_query(spec.query)

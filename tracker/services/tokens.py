@@ -28,33 +28,35 @@ def digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def create_token(name: str, role: str, *, actor: str, now: datetime) -> str:
-    """Create a token and return it; only its digest is kept."""
+def create_token(
+    name: str, role: str, *, actor: str, now: datetime, expires_at: datetime | None = None
+) -> str:
+    """Create a token and return it; only its digest is kept. A token with `expires_at` is
+    refused from that moment on; without, it lasts until revoked."""
     if role not in ROLES:
         raise Invalid.one("role", f"must be one of {', '.join(ROLES)}")
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise Invalid.one("name", "must be 1 to 200 characters")
+    if expires_at is not None and expires_at <= now:
+        raise Invalid.one("expires_at", "must be in the future")
     raw = PREFIX + secrets.token_urlsafe(32)
     with database.atomic():
-        token = ApiToken.create(name=name, role=role, token_hash=digest(raw), created_at=now)
-        audit.record(
-            "create",
-            "token",
-            token.id,
-            before=None,
-            after={"name": name, "role": role},
-            actor=actor,
-            now=now,
+        token = ApiToken.create(
+            name=name, role=role, token_hash=digest(raw), created_at=now, expires_at=expires_at
         )
+        after = {"name": name, "role": role}
+        if expires_at is not None:
+            after["expires_at"] = expires_at.isoformat()
+        audit.record("create", "token", token.id, before=None, after=after, actor=actor, now=now)
     return raw
 
 
-def authenticate(raw: str) -> ApiToken | None:
-    """The active token for a raw bearer value, or None."""
+def authenticate(raw: str, *, now: datetime) -> ApiToken | None:
+    """The token for a raw bearer value if it is known, not revoked and not expired; or None."""
     if not raw.startswith(PREFIX) or len(raw) > 200:
         return None
-    return ApiToken.active_by_hash(digest(raw))
+    return ApiToken.active_by_hash(digest(raw), now)
 
 
 def may(role: str, right: str) -> bool:
