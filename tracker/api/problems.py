@@ -68,12 +68,9 @@ def database_down(extensions: dict[str, Any] | None = None) -> Response:
 
 
 def uri_bytes(environ: dict[str, Any]) -> int:
-    """The request target's length as sent (gunicorn's RAW_URI), else as WSGI rebuilt it."""
-    raw = environ.get("RAW_URI")
-    if raw is None:
-        path = environ.get("PATH_INFO", "").encode("latin-1", "replace")
-        raw = path + b"?" + environ.get("QUERY_STRING", "").encode("latin-1", "replace")
-    return len(raw)
+    """The length of the request target: its path (as WSGI decoded it) and query string."""
+    path = environ.get("PATH_INFO", "").encode("latin-1", "replace")
+    return len(path) + 1 + len(environ.get("QUERY_STRING", "").encode("latin-1", "replace"))
 
 
 def init_app(app: Flask) -> None:
