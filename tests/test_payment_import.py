@@ -6,7 +6,9 @@ from hypothesis import strategies as st
 
 from tests.factories import stored_counts
 from tracker.cli import main
-from tracker.services import payment_import
+from tracker.db import database
+from tracker.models import PaymentDay, PaymentMinute
+from tracker.services import payment_columns, payment_import
 
 COUNTS = """minute,direction,channel,scope,outcome,count,amount
 2024-07-23T10:04:00+08:00,pay_in,unionpay,final,success,999,99900.00
@@ -125,6 +127,38 @@ def test_small_chunks_give_the_same_result_as_one(app, runner, api, tmp_path, mo
     monkeypatch.setattr(payment_import, "STAGE_FLUSH_BUCKETS", 1)
     _import(runner, tmp_path, TRANSACTIONS)
     assert _rates(api) == whole
+
+
+def test_a_file_not_canonical_throughout_imports_the_row_way_without_double_counting(
+    app, runner, api, tmp_path, monkeypatch
+):
+    """Arrow writes the canonical first batches, meets a valid row in another form ("+5",
+    a space before the offset) and gives way: what it wrote is rolled back, and the row way
+    imports the whole file once."""
+    monkeypatch.setattr(payment_columns, "BLOCK_BYTES", 64)  # many small batches
+    canonical = COUNTS + "2024-07-23T10:06:00+08:00,pay_in,unionpay,final,success,5,\n"
+    _import(runner, tmp_path, canonical, name="canonical.csv")
+    expected = _rates(api)
+    with app.app_context(), database.connection_context():
+        PaymentMinute.delete().execute()
+        PaymentDay.delete().execute()
+    other = COUNTS + "2024-07-23 10:06:00+08:00,pay_in,unionpay,final,success,+5,\n"
+    result = _import(runner, tmp_path, other, name="other.csv")
+    assert result.exit_code == 0, result.output
+    assert _rates(api) == expected
+
+
+def test_a_bad_line_late_in_a_canonical_file_is_named_and_nothing_is_stored(
+    app, runner, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(payment_columns, "BLOCK_BYTES", 64)
+    before = stored_counts(app)
+    header, body = COUNTS.split("\n", 1)
+    bad = f"{header}\n{body * 3}2024-07-23T10:09:00+08:00,pay_in,unionpay,final,success,-1,\n"
+    result = _import(runner, tmp_path, bad)
+    assert result.exit_code == 2
+    assert "line 11, field count" in result.output
+    assert stored_counts(app) == before
 
 
 def test_a_byte_order_mark_and_crlf_are_fine(runner, api, tmp_path):

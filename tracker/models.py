@@ -63,8 +63,8 @@ class Service(BaseModel):
 class Incident(BaseModel):
     title = peewee.CharField(max_length=200)
     summary = peewee.TextField(default="")
-    status = peewee.CharField(max_length=16, default="open", index=True)
-    grade = peewee.CharField(max_length=8, null=True, index=True)
+    status = peewee.CharField(max_length=16, default="open")
+    grade = peewee.CharField(max_length=8, null=True)
     grade_reason = peewee.TextField(default="")
     impact_started_at = UTCDateTimeField()
     detected_at = UTCDateTimeField(index=True)
@@ -87,7 +87,12 @@ class Incident(BaseModel):
     created_by = peewee.CharField(max_length=200)
 
     class Meta:
-        indexes = ((("detected_at", "id"), False),)
+        # Lists are newest first (detected_at, id), often filtered by status or grade.
+        indexes = (
+            (("detected_at", "id"), False),
+            (("status", "detected_at", "id"), False),
+            (("grade", "detected_at", "id"), False),
+        )
 
     @classmethod
     def detected_between(cls, since: datetime | None, until: datetime | None) -> peewee.ModelSelect:
@@ -124,12 +129,15 @@ class Incident(BaseModel):
 
     @classmethod
     def affecting(cls, query: peewee.ModelSelect, service_key: str) -> peewee.ModelSelect:
+        """Incidents linked to the service, as a correlated EXISTS: a newest-first page walks
+        its index and probes the link's unique key per row, stopping at the page's end,
+        instead of collecting every linked incident and sorting them."""
         linked = (
-            IncidentService.select(IncidentService.incident)
+            IncidentService.select(IncidentService.id)
             .join(Service)
-            .where(Service.key == service_key)
+            .where((IncidentService.incident == cls.id) & (Service.key == service_key))
         )
-        return query.where(cls.id.in_(linked))
+        return query.where(peewee.fn.EXISTS(linked))
 
     @classmethod
     def matching(cls, query: peewee.ModelSelect, text: str) -> peewee.ModelSelect:
@@ -263,7 +271,6 @@ class ApiToken(BaseModel):
         )
 
 
-
 # Payment counts are stored wide: one row per minute (or day) and series (direction, channel,
 # scope), with a count and an amount column per outcome. A minute of 9 outcomes is one row and
 # one index entry instead of nine, which is what makes ingestion and rate queries cheap.
@@ -375,20 +382,18 @@ class PaymentMinute(BaseModel):
         indexes = ((("minute", "direction", "channel", "scope"), True),)
 
     @classmethod
-    def upsert_many(cls, rows: Sequence[tuple]) -> None:
-        """(minute as naive UTC, direction, channel, scope, *counts, *fens) in OUTCOMES order;
-        a None count leaves that outcome (and its amount) as stored."""
+    def upsert_many(cls, outcomes: Sequence[int], rows: Sequence[tuple]) -> None:
+        """(minute as naive UTC, direction, channel, scope, *counts, *fens) of the outcomes at
+        positions `outcomes` (in OUTCOMES order): those replace what is stored, the others
+        stay as they are."""
         table = cls._meta.table_name
-        keep = ", ".join(
-            f"{c} = COALESCE(excluded.{c}, {table}.{c}), "
-            f"{f} = CASE WHEN excluded.{c} IS NULL THEN {table}.{f} ELSE excluded.{f} END"
-            for c, f in zip(COUNT_COLUMNS, FEN_COLUMNS, strict=True)
-        )
-        columns = ", ".join(("minute", *SERIES_COLUMNS, *COUNT_COLUMNS, *FEN_COLUMNS))
+        written = [COUNT_COLUMNS[at] for at in outcomes] + [FEN_COLUMNS[at] for at in outcomes]
+        columns = ", ".join(("minute", *SERIES_COLUMNS, *written))
         _run_many(
             cls,
             f"INSERT INTO {table} ({columns}) VALUES (?) ON CONFLICT "
-            f"(minute, {', '.join(SERIES_COLUMNS)}) DO UPDATE SET {keep}",
+            f"(minute, {', '.join(SERIES_COLUMNS)}) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in written),
             rows,
         )
 
@@ -475,17 +480,19 @@ class PaymentStage(BaseModel):
     class Meta:
         indexes = ((("minute", "direction", "channel", "scope", "outcome"), True),)
 
-    def as_row(self) -> dict[str, Any]:
-        """The shape a validated payment-count row has (amount as a decimal string)."""
-        return {
-            "minute": self.minute,
-            "direction": self.direction,
-            "channel": self.channel,
-            "scope": self.scope,
-            "outcome": self.outcome,
-            "count": self.count,
-            "amount": None if self.amount is None else str(self.amount),
-        }
+    def as_record(self) -> tuple:
+        """(minute, direction, channel, scope, outcome, count, amount as a decimal string):
+        a payment-count record as the payment service folds them."""
+        amount = None if self.amount is None else str(self.amount)
+        return (
+            self.minute,
+            self.direction,
+            self.channel,
+            self.scope,
+            self.outcome,
+            self.count,
+            amount,
+        )
 
     @classmethod
     def page_after(cls, last_id: int, size: int) -> list[PaymentStage]:

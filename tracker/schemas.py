@@ -482,14 +482,16 @@ class AvailabilityOut(Output):
 
 Direction = Literal["pay_in", "pay_out"]
 PaymentScope = Literal["final", "first_attempt"]
-Channel = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", examples=["unionpay"])]
+CHANNEL_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+Channel = Annotated[str, Field(pattern=CHANNEL_PATTERN, examples=["unionpay"])]
 
 
 # Checked as text (fast on big batches) and turned into fen by the payment service.
+FEN_AMOUNT_PATTERN = r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$"
 FenAmount = Annotated[
     str,
     Field(
-        pattern=r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$",
+        pattern=FEN_AMOUNT_PATTERN,
         examples=["1234.50"],
         description="CNY as a decimal string, at most two places",
     ),

@@ -45,6 +45,7 @@ class RowId(IntegerConverter):
             raise NotFound(f"no record has the id {value[:20]}")
         return number
 
+
 @dataclass(frozen=True)
 class EndpointSpec:
     right: str
@@ -54,6 +55,7 @@ class EndpointSpec:
     status: int = 200
     tags: tuple[str, ...] = field(default_factory=tuple)
     context: Callable[[], dict[str, Any]] | None = None
+    parse: Callable[[bytes, dict[str, Any] | None], Any] | None = None
 
 
 def endpoint(
@@ -65,19 +67,22 @@ def endpoint(
     status: int = 200,
     tags: tuple[str, ...] = (),
     context: Callable[[], dict[str, Any]] | None = None,
+    parse: Callable[[bytes, dict[str, Any] | None], Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a view: the right it needs, its query and body models, its response model, and
-    what the body's validators may read from the app (`context`)."""
+    """Declare a view: the right it needs, its query and body models, its response model,
+    what the body's validators may read from the app (`context`), and, for a body too big
+    for pydantic to be the cheap way in, a `parse(raw, context)` to use instead (the model
+    still documents the body)."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        spec = EndpointSpec(right, query, body, resp, status, tags, context)
+        spec = EndpointSpec(right, query, body, resp, status, tags, context, parse)
         view.endpoint_spec = spec  # type: ignore[attr-defined]
         return view
 
     return decorate
 
 
-def parse_body(model: type[BaseModel], context: dict[str, Any] | None = None) -> BaseModel:
+def parse_body(spec: EndpointSpec) -> Any:
     mimetype = request.mimetype or ""
     if mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(
@@ -86,6 +91,15 @@ def parse_body(model: type[BaseModel], context: dict[str, Any] | None = None) ->
     raw = request.get_data(cache=False)
     if not raw.strip():
         raise BadRequest("the request body is empty; send a JSON object")
+    context = spec.context() if spec.context else None
+    if spec.parse is not None:
+        return spec.parse(raw, context)
+    assert spec.body is not None
+    return validate_json(spec.body, raw, context)
+
+
+def validate_json(model: type[BaseModel], raw: bytes, context: dict[str, Any] | None) -> Any:
+    """A JSON body through its model: 400 if it is not JSON, 422 naming each bad field."""
     try:
         # pydantic parses the JSON itself: no intermediate Python objects for big batches
         return model.model_validate_json(raw, context=context)
@@ -139,7 +153,7 @@ def _adapter(view: Callable[..., Any], spec: EndpointSpec) -> Callable[..., Resp
         if spec.query is not None:
             kwargs["query"] = parse_query(spec.query)
         if spec.body is not None:
-            kwargs["body"] = parse_body(spec.body, spec.context() if spec.context else None)
+            kwargs["body"] = parse_body(spec)
         return respond(view(**kwargs), spec.status)
 
     return handle

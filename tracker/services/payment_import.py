@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
@@ -25,11 +26,11 @@ from tracker.schemas import (
     Direction,
     Input,
     Instant,
-    PaymentCountRow,
     validation_errors,
 )
-from tracker.services import audit
-from tracker.services.payments import LOCK, upsert_rows
+from tracker.services import audit, payment_columns
+from tracker.services.payment_rows import BadRow, csv_records, fold
+from tracker.services.payments import LOCK, write
 
 COUNTS_COLUMNS = ("minute", "direction", "channel", "scope", "outcome", "count")
 COUNTS_OPTIONAL = ("amount",)
@@ -99,7 +100,11 @@ def import_csv(
         raise ImportFailed(name, 1, [FieldError("header", f"not valid CSV: {exc}")]) from None
     with exclusive(database, LOCK):
         if _is_shape(header, COUNTS_COLUMNS, COUNTS_OPTIONAL):
-            summary = _import_counts(reader, header, name=name, zone=zone)
+            summary = _import_canonical_counts(stream, header, zone=zone, progress=progress)
+            if summary is None:
+                reader = csv.reader(_lines(stream, name, progress))
+                next(reader)  # the header, read above
+                summary = _import_counts(reader, header, name=name, zone=zone)
         elif _is_shape(header, TRANSACTION_COLUMNS):
             summary = _import_transactions(reader, header, name=name, zone=zone, outcomes=outcomes)
         else:
@@ -154,9 +159,11 @@ def _lines(stream: BinaryIO, name: str, progress: Callable[[int], None] | None) 
 
 def _rows(
     reader: Iterator[list[str]], header: list[str], name: str
-) -> Iterator[list[tuple[int, dict[str, str]]]]:
-    """Chunks of (line number, row as a dict), with short or long rows refused."""
-    chunk: list[tuple[int, dict[str, str]]] = []
+) -> Iterator[tuple[list[int], list[list[str]]]]:
+    """Chunks of (line numbers, rows), with short or long rows refused."""
+    lines: list[int] = []
+    chunk: list[list[str]] = []
+    width = len(header)
     while True:
         try:
             values = next(reader)
@@ -165,61 +172,92 @@ def _rows(
         except csv.Error as exc:
             line = reader.line_num  # type: ignore[attr-defined]
             raise ImportFailed(name, line, [FieldError("row", f"not valid CSV: {exc}")]) from None
-        line = reader.line_num  # type: ignore[attr-defined]
-        if not values or (len(values) == 1 and not values[0].strip()):
-            continue
-        if len(values) != len(header):
+        if len(values) != width:
+            if not values or (len(values) == 1 and not values[0].strip()):
+                continue
             raise ImportFailed(
                 name,
-                line,
-                [FieldError("row", f"has {len(values)} fields, the header has {len(header)}")],
+                reader.line_num,  # type: ignore[attr-defined]
+                [FieldError("row", f"has {len(values)} fields, the header has {width}")],
             )
-        chunk.append((line, dict(zip(header, values, strict=True))))
+        lines.append(reader.line_num)  # type: ignore[attr-defined]
+        chunk.append(values)
         if len(chunk) >= CHUNK_ROWS:
-            yield chunk
-            chunk = []
+            yield lines, chunk
+            lines, chunk = [], []
     if chunk:
-        yield chunk
+        yield lines, chunk
 
 
-def _validate(adapter: TypeAdapter, chunk: list[tuple[int, dict[str, str]]], name: str) -> list:
-    rows = [row for _, row in chunk]
-    for row in rows:
-        if row.get("amount") == "":  # an empty optional cell means "not given"
-            del row["amount"]
+def _validate(
+    adapter: TypeAdapter, lines: list[int], chunk: list[list[str]], header: list[str], name: str
+) -> list:
+    rows = [dict(zip(header, values, strict=True)) for values in chunk]
     try:
         return adapter.validate_python(rows)
     except ValidationError as exc:
         index = exc.errors()[0]["loc"][0]
-        line = chunk[index][0]  # type: ignore[index]
-        errors = [e for e in validation_errors(exc) if e.field.startswith(f"[{index}]")]
-        raise ImportFailed(
-            name,
-            line,
-            [
-                FieldError(e.field.removeprefix(f"[{index}]").lstrip(".") or "row", e.message)
-                for e in errors
-            ],
-        ) from None
+        line = lines[index]  # type: ignore[index]
+        raise _failed(name, line, index, validation_errors(exc)) from None
 
 
-_COUNT_ROWS = TypeAdapter(list[PaymentCountRow])
+def _failed(name: str, line: int, index: int, errors: list[FieldError]) -> ImportFailed:
+    """A row's errors (paths `[index].field`) as the file's line and fields."""
+    prefix = f"[{index}]"
+    mine = [e for e in errors if e.field.startswith(prefix)]
+    return ImportFailed(
+        name,
+        line,
+        [FieldError(e.field.removeprefix(prefix).lstrip(".") or "row", e.message) for e in mine],
+    )
+
+
 _TRANSACTION_ROWS = TypeAdapter(list[Transaction])
 
 
+def _import_canonical_counts(
+    stream: BinaryIO, header: list[str], *, zone: ZoneInfo, progress: Callable[[int], None] | None
+) -> ImportSummary | None:
+    """A counts file in canonical form, the fast way (payment_columns). None if the file is
+    not canonical throughout (what it wrote is rolled back, and the stream rewound for the
+    row-at-a-time way, which names any bad line) or cannot be rewound."""
+    if not stream.seekable():
+        return None
+    read = 0
+
+    def counted(size: int) -> None:
+        nonlocal read
+        read += size
+        if progress is not None:
+            progress(size)
+
+    stream.seek(0)
+    try:
+        with database.atomic():  # a savepoint inside the import's transaction
+            rows = payment_columns.import_counts(
+                stream, header, zone=zone, write=partial(write, zone=zone), progress=counted
+            )
+    except payment_columns.NotCanonical:
+        if progress is not None:
+            progress(-read)
+        stream.seek(0)
+        return None
+    return ImportSummary("counts", rows=rows, buckets=rows)
+
+
 def _import_counts(reader, header, *, name: str, zone: ZoneInfo) -> ImportSummary:
+    """Rows go straight from the CSV reader to the payment service's fold (an empty amount
+    cell means "not given"); a chunk at a time is written inside the import's transaction."""
     summary = ImportSummary("counts")
-    for chunk in _rows(reader, header, name):
-        counts = _validate(_COUNT_ROWS, chunk, name)
+    for lines, chunk in _rows(reader, header, name):
         try:
-            upsert_rows(counts, zone=zone, field="")
-        except Invalid as exc:
-            index = int(exc.errors[0].field.split("]")[0].lstrip("["))
-            raise ImportFailed(
-                name, chunk[index][0], [FieldError("minute", exc.errors[0].message)]
-            ) from None
-        summary.rows += len(counts)
-        summary.buckets += len(counts)
+            folded = fold(csv_records(chunk, header), zone=zone, blank_amount=True)
+        except BadRow as exc:
+            errors = [FieldError(e.field or "row", e.message) for e in exc.errors]
+            raise ImportFailed(name, lines[exc.index], errors) from None
+        write(folded.buckets, zone=zone)
+        summary.rows += folded.rows
+        summary.buckets += folded.rows
     return summary
 
 
@@ -232,8 +270,9 @@ def _import_transactions(
     PaymentStage.create_table(temporary=True)
     try:
         pending: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-        for chunk in _rows(reader, header, name):
-            for (line, _), tx in zip(chunk, _validate(_TRANSACTION_ROWS, chunk, name), strict=True):
+        for lines, chunk in _rows(reader, header, name):
+            valid = _validate(_TRANSACTION_ROWS, lines, chunk, header, name)
+            for line, tx in zip(lines, valid, strict=True):
                 outcome = _classify(tx, outcomes, name, line, summary)
                 minute = tx.created_at.astimezone(UTC).replace(second=0, microsecond=0)
                 fen = int(tx.amount.scaleb(2))
@@ -299,7 +338,7 @@ def _merge_stage(zone: ZoneInfo) -> int:
     """Replace stored buckets with the staged ones, a page at a time."""
     merged, last_id = 0, 0
     while page := PaymentStage.page_after(last_id, CHUNK_ROWS):
-        upsert_rows([s.as_row() for s in page], zone=zone)
+        write(fold(map(PaymentStage.as_record, page), zone=zone).buckets, zone=zone)
         merged += len(page)
         last_id = page[-1].id
     return merged

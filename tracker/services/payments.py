@@ -4,9 +4,10 @@ window at O(days + edge minutes)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from peewee import EXCLUDED
@@ -20,7 +21,6 @@ from tracker.core.rates import (
     split_by_days,
     success_rate,
 )
-from tracker.core.vocabulary import OUTCOMES
 from tracker.core.weekly import RateFigure
 from tracker.core.windows import resolve_range
 from tracker.db import database, exclusive
@@ -33,64 +33,59 @@ from tracker.models import (
     PaymentMinute,
     State,
 )
-from tracker.schemas import PaymentCountRow, RateOut, RatesOut
+from tracker.schemas import RateOut, RatesOut
+from tracker.services.payment_rows import WIDTH, BadRow, Buckets, fold, json_records
 
 log = logging.getLogger(__name__)
 
 LOCK = "tracker.payments"
 DAILY_ZONE = "payment_daily_zone"
 KEY_LOOKUP_CHUNK = 500
-POSITION = {outcome: at for at, outcome in enumerate(OUTCOMES)}
-WIDTH = len(OUTCOMES)
-WHOLE_MINUTE = "must be the start of a whole minute (seconds = 0)"
+# The outcome positions set in a bitmask of written outcomes.
+PRESENT = [tuple(at for at in range(WIDTH) if mask >> at & 1) for mask in range(1 << WIDTH)]
 
 
-def ingest(rows: Sequence[PaymentCountRow], *, zone: ZoneInfo) -> int:
-    """Upsert a batch all or nothing; returns how many rows it held."""
+def ingest(rows: Sequence[Any], *, zone: ZoneInfo, field: str = "counts") -> int:
+    """Validate and upsert a batch of rows as JSON gave them, all or nothing; returns how many
+    rows it held. An invalid row is refused naming it (`counts[3].minute`)."""
+    try:
+        folded = fold(json_records(rows), zone=zone)
+    except BadRow as exc:
+        raise Invalid(exc.at(field)) from None
     with exclusive(database, LOCK):
-        upsert_rows(rows, zone=zone)
-    return len(rows)
+        write(folded.buckets, zone=zone)
+    return folded.rows
 
 
-def upsert_rows(rows: Iterable[PaymentCountRow], *, zone: ZoneInfo, field: str = "counts") -> None:
-    """Write validated rows, replacing any stored bucket with the same key, and move the daily
+def write(buckets: Buckets, *, zone: ZoneInfo) -> None:
+    """Write folded buckets, replacing any stored outcome with the same key, and move the daily
     totals by the difference. Call inside `exclusive(database, LOCK)` so concurrent writers
-    cannot interleave between reading the old counts and writing the new. A minute that is not
-    whole is refused naming its row (`field[index].minute`)."""
+    cannot interleave between reading the old counts and writing the new."""
     _ensure_daily_zone(zone)
-    known: dict[datetime, tuple[datetime, date]] = {}  # aware → (naive UTC, local day)
-    wide: dict[tuple, tuple[list, list, date]] = {}  # (minute, series) → counts, fens, day
-    for index, row in enumerate(rows):  # the hot loop of ingestion: kept flat on purpose
-        minute = row["minute"]
-        at_minute = known.get(minute)
-        if at_minute is None:
-            if minute.second or minute.microsecond:
-                raise Invalid.one(f"{field}[{index}].minute", WHOLE_MINUTE)
-            at_minute = known[minute] = (_naive(minute), day_of(minute, zone))
-        key = (at_minute[0], row["direction"], row["channel"], row["scope"])
-        bucket = wide.get(key)
-        if bucket is None:
-            bucket = wide[key] = ([None] * WIDTH, [None] * WIDTH, at_minute[1])
-        at = POSITION[row["outcome"]]  # within a batch, the last row of a key wins
-        bucket[0][at] = row["count"]
-        amount = row.get("amount")
-        bucket[1][at] = None if amount is None else fen_of(amount)
-    if wide:
-        _write(wide)
+    if buckets:
+        _write(buckets)
 
 
-def _write(wide: dict[tuple, tuple[list, list, date]]) -> None:
-    old = _stored(wide)
+def _write(buckets: Buckets) -> None:
+    """Upsert the minute rows, each with only the outcomes it wrote (rows that wrote the same
+    outcomes share one statement), and move the day rows by the difference from what was
+    stored."""
+    old = _stored(buckets)
+    by_outcomes: dict[int, list[tuple]] = {}
     daily: dict[tuple, tuple[list[int], list[int]]] = {}
-    for key, (counts, fens, day) in wide.items():
+    for key, (counts, fens, written, day) in buckets.items():
+        present = PRESENT[written]
+        by_outcomes.setdefault(written, []).append(
+            (*key, *[counts[at] for at in present], *[fens[at] for at in present])
+        )
         day_key = (day, *key[1:])
         total = daily.get(day_key) or daily.setdefault(day_key, ([0] * WIDTH, [0] * WIDTH))
         before = old.get(key)
-        for at, count in enumerate(counts):
-            if count is not None:
-                total[0][at] += count - (before[0][at] or 0 if before else 0)
-                total[1][at] += (fens[at] or 0) - (before[1][at] or 0 if before else 0)
-    PaymentMinute.upsert_many([(*key, *counts, *fens) for key, (counts, fens, _) in wide.items()])
+        for at in present:
+            total[0][at] += counts[at] - (before[0][at] or 0 if before else 0)
+            total[1][at] += (fens[at] or 0) - (before[1][at] or 0 if before else 0)
+    for outcomes, rows in by_outcomes.items():
+        PaymentMinute.upsert_many(PRESENT[outcomes], rows)
     PaymentDay.add_many([(*key, *counts, *fens) for key, (counts, fens) in daily.items()])
 
 
@@ -98,15 +93,7 @@ def _naive(minute: datetime) -> datetime:
     return minute.astimezone(UTC).replace(tzinfo=None)
 
 
-def fen_of(amount: str | None) -> int | None:
-    """ "12.5" → 1250: an amount already checked to have at most two places, in fen."""
-    if amount is None:
-        return None
-    whole, _, cents = amount.partition(".")
-    return int(whole) * 100 + int(cents.ljust(2, "0") or 0)
-
-
-def _stored(wide: dict[tuple, tuple]) -> dict[tuple, tuple[tuple, tuple]]:
+def _stored(wide: Buckets) -> dict[tuple, tuple[tuple, tuple]]:
     """The stored (counts, fens) of every (naive minute, series) in the batch, looked up by
     the batch's distinct minutes."""
     minutes = sorted({key[0] for key in wide})
