@@ -211,6 +211,15 @@ def as_json(
     }
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(text: str) -> str:
+    """Free text as a CSV cell a spreadsheet shows as text: a leading = + - @ would make it a
+    formula in Excel or LibreOffice, so it gets a leading apostrophe (OWASP, CSV injection)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def as_csv(report: WeeklyReport, lang: Lang = "zh", restated: Sequence[str] = ()) -> str:
     """One row per figure, one per event: section, key, label, value, display."""
     out = io.StringIO()
@@ -241,10 +250,16 @@ def as_csv(report: WeeklyReport, lang: Lang = "zh", restated: Sequence[str] = ()
         )
     for e in report.events:
         writer.writerow(
-            ("event", e.id, e.title, utc_text(e.detected_at), event_line(e, report.zone, lang))
+            (
+                "event",
+                e.id,
+                _text_cell(e.title),
+                utc_text(e.detected_at),
+                event_line(e, report.zone, lang),
+            )
         )
     for note in restated:
-        writer.writerow(("restated", "", TEXT[lang]["restated"], "", note))
+        writer.writerow(("restated", "", TEXT[lang]["restated"], "", _text_cell(note)))
     return out.getvalue()
 
 
