@@ -74,25 +74,40 @@ def server_group(
 ) -> Iterator[Server]:
     """`tracker serve` on a free port in a session of its own, ready; stopped nicely after
     (unless the test killed it), and whatever is left of its group killed."""
-    port = free_port()
-    output = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    server = Server(f"http://127.0.0.1:{port}", process)
-    try:
-        wait_until(lambda: _ready(server.base), 30, "the server to be ready")
+    with replicas([env], workers=workers, log=log) as (server,):
         yield server
+
+
+@contextmanager
+def replicas(
+    envs: list[dict[str, str]], *, workers: int = 2, log: Path | None = None
+) -> Iterator[list[Server]]:
+    """One `tracker serve` per environment, started together (they start in parallel), each
+    as `server_group` runs it; `log` collects everything they print."""
+    output = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+    servers = []
+    try:
+        for env in envs:
+            port = free_port()
+            process = subprocess.Popen(
+                [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            servers.append(Server(f"http://127.0.0.1:{port}", process))
+        for server in servers:
+            wait_until(lambda server=server: _ready(server.base), 30, "the server to be ready")
+        yield servers
     finally:
-        if process.poll() is None:
-            process.terminate()
+        for server in servers:
+            if server.process.poll() is None:
+                server.process.terminate()
+        for server in servers:
             with suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=20)
-        server.kill()  # stragglers of the group, if any
+                server.process.wait(timeout=20)
+            server.kill()  # stragglers of the group, if any
         if log is not None:
             output.close()
 

@@ -1,14 +1,8 @@
-"""Scheduled jobs: once per tick across processes, failures recorded and retried."""
+"""Scheduled jobs: once per tick across processes, failures recorded and retried. Two real
+replicas sharing one tick: tests/faults/test_two_replicas.py."""
 
-import os
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from tests.servers import free_port
 from tracker.app import create_app
 from tracker.models import JobRun, Snapshot
 from tracker.scheduler import _grid, job_table, run_job
@@ -100,37 +94,3 @@ def test_the_weekly_export_job_exports_last_week(app, db, tmp_path):
     export = job_table(app.extensions["tracker.settings"])[2]
     assert run_job(app, export) == "succeeded"
     assert list((tmp_path / "exports" / "weekly").glob("*.zh.md"))
-
-
-@pytest.mark.parametrize("backend", ["postgresql"])
-def test_two_servers_on_one_database_run_the_rollup_once_per_tick(database_url, tmp_path, db):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env |= {"TRACKER_DATABASE_URL": database_url, "TRACKER_ROLLUP_INTERVAL_SECONDS": "5"}
-    servers = []
-    for replica in ("a", "b"):
-        (tmp_path / replica).mkdir()
-        command = [
-            sys.executable,
-            "-m",
-            "tracker",
-            "serve",
-            "--port",
-            str(free_port()),
-            "--workers",
-            "1",
-        ]
-        servers.append(
-            subprocess.Popen(
-                command,
-                env=env | {"TRACKER_DATA_DIR": str(tmp_path / replica)},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-    time.sleep(18)
-    for server in servers:
-        server.terminate()
-        server.wait(timeout=20)
-    runs = list(JobRun.select().where(JobRun.job == "rollup"))
-    assert len(runs) >= 2 and len({run.runner for run in runs}) >= 1
-    assert len({run.tick for run in runs}) == len(runs) == Snapshot.select().count()

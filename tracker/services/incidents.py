@@ -15,7 +15,7 @@ from tracker.core.incidents import (
     status_errors,
     time_errors,
 )
-from tracker.db import database
+from tracker.db import database, exclusive
 from tracker.errors import FieldError, Invalid, NotFound
 from tracker.models import (
     Incident,
@@ -198,7 +198,9 @@ def update_incident(
     new_keys = changes.pop("services", None)
     if "responsibility" in changes:
         changes["responsibility"] = [e.model_dump() for e in patch.responsibility]
-    with database.atomic():
+    # Read, merge and write under the incident's lock: two concurrent PATCHes (two replicas)
+    # would otherwise each save what the other overwrote, and audit a `before` that was gone.
+    with exclusive(database, f"tracker.incident.{incident_id}"):
         incident = _load(incident_id)
         tiers = _service_tiers()
         keys = incident.service_keys()
