@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tracker.core.vocabulary import OUTCOMES
-from tracker.services.payment_columns import NotCanonical, fold_columns
+from tracker.services.payment_columns import NotCanonical, fold_columns, fold_objects
 from tracker.services.payment_rows import FIELDS, ROW, BadRow, fold, json_records
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -79,6 +79,11 @@ canonical_records = st.lists(
     min_size=1,
     max_size=30,
 )
+
+
+def _as_json(records: list[tuple]) -> list[tuple]:
+    """Canonical CSV records as JSON gives them: the count a number, no empty amount."""
+    return [(*r[:5], int(r[5]), r[6] or None) for r in records]
 
 
 def _by_pydantic(record: tuple) -> dict | None:
@@ -159,11 +164,47 @@ def test_the_column_fold_never_reads_a_row_otherwise_than_pydantic(records):
     assert _bucket_view(folded.buckets) == _expected(text_records)
 
 
+def _objects(records: list[tuple]) -> list[dict]:
+    """JSON rows: an amount of None is left out."""
+    return [
+        {k: v for k, v in zip(FIELDS, r, strict=True) if k != "amount" or v is not None}
+        for r in records
+    ]
+
+
+json_like = st.lists(
+    st.tuples(
+        minutes,
+        directions,
+        channels,
+        scopes,
+        outcomes,
+        counts,
+        st.one_of(st.none(), st.sampled_from(["12.50", "12.5", "0", "01.00", " 1.00", ""])),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=st.one_of(json_like, canonical_records.map(_as_json)))
+def test_a_json_batch_folded_by_columns_is_read_as_pydantic_reads_it(records):
+    try:
+        folded = fold_objects(_objects(records), zone=ZONE)
+    except NotCanonical:
+        return
+    assert all(_by_pydantic(r) is not None for r in records)
+    assert _bucket_view(folded.buckets) == _expected(records)
+
+
 @settings(max_examples=50, deadline=None)
 @given(records=canonical_records)
 def test_canonical_batches_take_the_column_way(records):
-    folded = fold_columns(_columns(records), zone=ZONE, blank_amount=True)
-    assert folded.rows == len(records)
+    from_csv = fold_columns(_columns(records), zone=ZONE, blank_amount=True)
+    from_json = fold_objects(_objects(_as_json(records)), zone=ZONE)
+    assert from_csv.rows == from_json.rows == len(records)
+    assert _bucket_view(from_csv.buckets) == _bucket_view(from_json.buckets)
 
 
 def test_a_later_row_of_the_same_key_wins_in_both_folds():

@@ -34,6 +34,7 @@ from tracker.models import (
     State,
 )
 from tracker.schemas import RateOut, RatesOut
+from tracker.services.payment_columns import NotCanonical, fold_objects
 from tracker.services.payment_rows import WIDTH, BadRow, Buckets, fold, json_records
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,12 @@ def ingest(rows: Sequence[Any], *, zone: ZoneInfo, field: str = "counts") -> int
     """Validate and upsert a batch of rows as JSON gave them, all or nothing; returns how many
     rows it held. An invalid row is refused naming it (`counts[3].minute`)."""
     try:
-        folded = fold(json_records(rows), zone=zone)
-    except BadRow as exc:
-        raise Invalid(exc.at(field)) from None
+        folded = fold_objects(rows, zone=zone)
+    except NotCanonical:
+        try:
+            folded = fold(json_records(rows), zone=zone)
+        except BadRow as exc:
+            raise Invalid(exc.at(field)) from None
     with exclusive(database, LOCK):
         write(folded.buckets, zone=zone)
     return folded.rows
