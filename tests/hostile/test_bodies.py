@@ -105,3 +105,10 @@ def test_gunicorn_leaves_overlong_uris_to_the_app_which_answers_414_problems(
         fits = _fetch(f"{base}/api/v1/incidents?q={'x' * 5000}")
     assert long == (414, "application/problem+json")
     assert fits == (401, "application/problem+json")  # past gunicorn's old 4094-byte limit
+
+
+def test_a_nul_in_the_sign_in_form_is_a_wrong_name_not_a_500(app, browser):
+    before = stored_counts(app)["app_user"]
+    response = browser.post("/login", {"name": "adm\x00in", "password": "x\x00y"})
+    assert response.status_code == 401
+    assert stored_counts(app)["app_user"] == before

@@ -54,6 +54,7 @@ def create_user(name: str, role: str, password: str, *, actor: str, now: datetim
 def sign_in(name: str, password: str, *, address: str, now: datetime) -> User | None:
     """The user, if the password is right; None if not. After THROTTLE_FAILURES failures in
     THROTTLE_WINDOW for this name or from this address, refuses (429) without checking."""
+    name = name.replace("\x00", "\ufffd")  # no name has U+0000, and PostgreSQL cannot store it
     if LoginAttempt.failures_since(now - THROTTLE_WINDOW, name=name, address=address) >= (
         THROTTLE_FAILURES
     ):
