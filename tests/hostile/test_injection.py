@@ -8,6 +8,7 @@ import pytest
 
 from tests.factories import incident_body, service_body, stored_counts
 from tests.hostile.conftest import sqlite_only
+from tests.ui.conftest import PASSWORD
 from tracker.cli import main
 from tracker.clock import utcnow
 from tracker.db import database
@@ -133,3 +134,22 @@ def test_user_names_refuse_injection_naming_the_field(runner, app):
     )
     assert result.exit_code == 2 and "name" in result.output
     assert stored_counts(app) == before
+
+
+@sqlite_only
+def test_a_sign_in_never_redirects_to_another_site(browser):
+    hostile_targets = (
+        "//evil.example",
+        "/\\evil.example",
+        "/\\/evil.example",
+        "https://evil.example",
+    )
+    landed = set()
+    for target in hostile_targets:
+        browser.get("/login")
+        response = browser.client.post(
+            f"/login?next={target}",
+            data={"name": "viewer", "password": PASSWORD, "csrf_token": browser.token},
+        )
+        landed.add(response.location)
+    assert landed == {"/"}

@@ -120,7 +120,9 @@ def login_post() -> Response | tuple[str, int]:
     session.clear()
     session["user_id"], session["lang"] = user.id, g.lang
     target = request.args.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    # Only a path on this site: browsers read `/\host` like `//host`, another site.
+    local = target.startswith("/") and not target.startswith(("//", "/\\"))
+    return redirect(target if local and "\\" not in target else "/")
 
 
 @ui.post("/logout")
