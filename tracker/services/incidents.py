@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import peewee
+
 from tracker.core.grading import GradingRules, IncidentFacts, Suggestion, suggest_grade
 from tracker.core.incidents import (
     FUTURE_TOLERANCE,
@@ -76,15 +78,15 @@ def suggest(data: IncidentCreate, *, rules: GradingRules, now: datetime) -> Sugg
 
 
 def incident_view(
-    incident: Incident,
+    values: Mapping[str, Any],
     keys: list[str],
     tiers: Mapping[str, int],
     *,
     rules: GradingRules,
     now: datetime,
 ) -> IncidentOut:
-    """The full read representation, with the suggestion computed as of `now`."""
-    values = incident.__data__
+    """The full read representation of a stored row (`incident.__data__`, or a row of a
+    `.dicts()` query), with the suggestion computed as of `now`."""
     suggestion = _suggestion(values, keys, tiers, rules=rules, now=now)
     return IncidentOut.model_validate(
         {
@@ -92,7 +94,7 @@ def incident_view(
             "services": keys,
             "suggested_grade": suggestion.grade,
             "suggested_grade_reason": suggestion.reason,
-            "attributed_weight": float(attributed_weight(incident.responsibility)),
+            "attributed_weight": float(attributed_weight(values["responsibility"])),
         }
     )
 
@@ -110,7 +112,9 @@ def _load(incident_id: int) -> Incident:
 
 def get_incident(incident_id: int, *, rules: GradingRules, now: datetime) -> IncidentOut:
     incident = _load(incident_id)
-    return incident_view(incident, incident.service_keys(), _service_tiers(), rules=rules, now=now)
+    return incident_view(
+        incident.__data__, incident.service_keys(), _service_tiers(), rules=rules, now=now
+    )
 
 
 def _resolve_services(keys: list[str]) -> list[Service]:
@@ -177,7 +181,7 @@ def create_incident(
         _check(values, data.services, tiers, rules=rules, now=now)
         incident = Incident.create(**values, created_at=now, updated_at=now, created_by=actor)
         _link(incident, services)
-        view = incident_view(incident, sorted(data.services), tiers, rules=rules, now=now)
+        view = incident_view(incident.__data__, sorted(data.services), tiers, rules=rules, now=now)
         audit.record(
             "create",
             "incident",
@@ -204,7 +208,7 @@ def update_incident(
         incident = _load(incident_id)
         tiers = _service_tiers()
         keys = incident.service_keys()
-        before = _stored(incident_view(incident, keys, tiers, rules=rules, now=now))
+        before = _stored(incident_view(incident.__data__, keys, tiers, rules=rules, now=now))
         merged = _normalise({**incident.__data__, **changes})
         services = _resolve_services(new_keys) if new_keys is not None else None
         keys = sorted(new_keys) if new_keys is not None else keys
@@ -214,13 +218,13 @@ def update_incident(
                 setattr(incident, name, value)
         if services is not None:
             _link(incident, services)
-        view = incident_view(incident, keys, tiers, rules=rules, now=now)
+        view = incident_view(incident.__data__, keys, tiers, rules=rules, now=now)
         if audit.record_update(
             "incident", incident.id, before=before, after=_stored(view), actor=actor, now=now
         ):
             incident.updated_at = now
             incident.save()
-            view = incident_view(incident, keys, tiers, rules=rules, now=now)
+            view = incident_view(incident.__data__, keys, tiers, rules=rules, now=now)
     return view
 
 
@@ -228,6 +232,21 @@ def list_incidents(
     query: IncidentQuery, *, rules: GradingRules, now: datetime
 ) -> Page[IncidentOut]:
     """Newest first by `detected_at`, filtered as asked."""
+    page = paginate(
+        matching(query).dicts(),  # plain rows: no model objects to build and drop
+        query,
+        key=lambda r: [r["detected_at"].isoformat(), r["id"]],
+        after=lambda q, v: Incident.after(q, datetime.fromisoformat(v[0]), int(v[1])),
+        arity=2,
+    )
+    keys = service_keys_by_incident([r["id"] for r in page.items])
+    tiers = _service_tiers()
+    return page.map(lambda r: incident_view(r, keys.get(r["id"], []), tiers, rules=rules, now=now))
+
+
+def matching(query: IncidentQuery) -> peewee.ModelSelect:
+    """The incidents a list asks for, newest first: each filter has an index that also keeps
+    that order, so a page reads its rows and stops."""
     rows = Incident.detected_between(query.since, query.until)
     if query.grade == "ungraded":
         rows = rows.where(Incident.grade.is_null())
@@ -241,16 +260,7 @@ def list_incidents(
         rows = Incident.affecting(rows, query.service)
     if query.q is not None:
         rows = Incident.matching(rows, query.q)
-    page = paginate(
-        Incident.newest_first(rows),
-        query,
-        key=lambda r: [r.detected_at.isoformat(), r.id],
-        after=lambda q, v: Incident.after(q, datetime.fromisoformat(v[0]), int(v[1])),
-        arity=2,
-    )
-    keys = service_keys_by_incident([r.id for r in page.items])
-    tiers = _service_tiers()
-    return page.map(lambda r: incident_view(r, keys.get(r.id, []), tiers, rules=rules, now=now))
+    return Incident.newest_first(rows)
 
 
 def add_timeline_entry(
