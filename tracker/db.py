@@ -73,7 +73,7 @@ def exclusive(db: peewee.Database, name: str) -> Iterator[None]:
             yield
 
 
-def wait_until_up(db: peewee.Database, *, say: Callable[[str], None], pause: float = 2.0) -> None:
+def wait_until_up(db: peewee.Database, *, say: Callable[[str], None], pause: float = 1.0) -> None:
     """Block until the database answers: a process started beside the server (the scheduler)
     must outlive a database that is not up yet instead of dying with it."""
     while True:

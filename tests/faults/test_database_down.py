@@ -6,12 +6,31 @@ from __future__ import annotations
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 
 from tests.factories import incident_body, service_body
-from tests.servers import CLI, admin_token, call, environment, server_group, wait_until
+from tests.servers import CLI, call, environment, server_group, wait_until
+from tracker.app import create_app
 from tracker.clock import utcnow
+from tracker.db import database
+from tracker.schema import upgrade
+from tracker.services.tokens import create_token
+from tracker.settings import load_settings
 
 PROBLEM = "application/problem+json"
+
+
+def _migrated(url: str, data_dir: Path) -> str:
+    """Migrate the database and return an admin token for it (in-process: no CLI start-up)."""
+    app = create_app(
+        load_settings(environ={}, overrides={"database_url": url, "data_dir": str(data_dir)})
+    )
+    db = app.extensions["tracker.db"]
+    upgrade(db)
+    with app.app_context(), database.connection_context():
+        token = create_token("ops", "admin", actor="test", now=utcnow())
+    db.close_all()
+    return token
 
 
 def _warm(api: str, token: str) -> None:
@@ -20,6 +39,18 @@ def _warm(api: str, token: str) -> None:
     with ThreadPoolExecutor(8) as pool:
         statuses = set(pool.map(lambda _: call(f"{api}/incidents", token=token)[0], range(24)))
     assert statuses == {200}
+
+
+def _read_and_write(api: str, token: str, requests: int) -> list[int]:
+    """The distinct statuses of `requests` concurrent calls, one write in four."""
+
+    def one(i: int) -> int:
+        if i % 4 == 0:
+            return call(f"{api}/incidents", incident_body(), token=token)[0]
+        return call(f"{api}/incidents", token=token)[0]
+
+    with ThreadPoolExecutor(8) as pool:
+        return sorted(set(pool.map(one, range(requests))))
 
 
 def _snapshot_since(api: str, token: str, moment: datetime) -> bool:
@@ -35,9 +66,9 @@ def _metric(base: str, name: str) -> float:
 
 def test_a_database_outage_gets_503s_and_the_server_recovers_by_itself(private_postgres, tmp_path):
     env = environment(tmp_path, database_url=private_postgres.url(), rollup_interval_seconds="5")
-    token = admin_token(env)
-    log = tmp_path / "serve.log"
-    with server_group(env, log=log) as server:
+    token = _migrated(private_postgres.url(), tmp_path)
+    log, late_log = tmp_path / "serve.log", tmp_path / "late-scheduler.log"
+    with server_group(env, log=log) as server, late_log.open("w") as late_output:
         base, api = server.base, f"{server.base}/api/v1"
         assert call(f"{api}/services", service_body("gateway"), token=token)[0] == 201
         _warm(api, token)
@@ -50,29 +81,23 @@ def test_a_database_outage_gets_503s_and_the_server_recovers_by_itself(private_p
             "write": call(f"{api}/incidents", incident_body(), token=token)[:2],
             "read": call(f"{api}/incidents", token=token)[:2],
         }
-        wait_until(
-            lambda: "job rollup at tick" in log.read_text(),
-            12,
-            "a rollup tick to fail in the outage",
+        # Another replica's scheduler starting in the outage must wait for the database.
+        late = subprocess.Popen(
+            [*CLI, "scheduler"], env=env, stderr=late_output, start_new_session=True
         )
+        try:
+            wait_until(lambda: "job rollup at tick" in log.read_text(), 12, "a tick to fail")
+            wait_until(lambda: "waiting for the database" in late_log.read_text(), 15, "a wait")
 
-        private_postgres.start()
-        back = utcnow()
-        with ThreadPoolExecutor(8) as pool:
-            after = sorted(
-                set(
-                    pool.map(
-                        lambda i: (
-                            call(f"{api}/incidents", incident_body(), token=token)[0]
-                            if i % 4 == 0
-                            else call(f"{api}/incidents", token=token)[0]
-                        ),
-                        range(40),
-                    )
-                )
-            )
-        ready = call(f"{base}/readyz")[0]
-        wait_until(lambda: _snapshot_since(api, token, back), 15, "a rollup after the outage")
+            private_postgres.start()
+            back = utcnow()
+            after = _read_and_write(api, token, 40)
+            ready = call(f"{base}/readyz")[0]
+            wait_until(lambda: _snapshot_since(api, token, back), 15, "a rollup after the outage")
+            wait_until(lambda: "scheduler running" in late_log.read_text(), 15, "the late one")
+        finally:
+            late.terminate()
+            late.wait(timeout=10)
         stored = call(f"{api}/incidents", token=token)[2]["items"]
         failures = _metric(base, "tracker_rollup_failures_total")
 
@@ -84,20 +109,3 @@ def test_a_database_outage_gets_503s_and_the_server_recovers_by_itself(private_p
     }
     assert (ready, after, len(stored)) == (200, [200, 201], 10)
     assert failures >= 1
-
-
-def test_a_scheduler_started_before_the_database_waits_for_it(private_postgres, tmp_path):
-    env = environment(tmp_path, database_url=private_postgres.url())
-    private_postgres.stop()
-    scheduler = subprocess.Popen(
-        [*CLI, "scheduler"], env=env, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        waiting = scheduler.stderr.readline()
-        private_postgres.start()
-        running = next(line for line in scheduler.stderr if "scheduler running" in line)
-    finally:
-        scheduler.terminate()
-        scheduler.wait(timeout=10)
-    assert "waiting for the database" in waiting
-    assert running.startswith("scheduler running: rollup")

@@ -94,7 +94,7 @@ def test_two_replicas_under_concurrent_writes_keep_every_audit_record_and_run_jo
                     last.update(change)
 
     log = tmp_path / "replicas.log"
-    with replicas(envs, log=log) as servers:
+    with replicas(envs, workers=1, log=log) as servers:
         bases = [server.base for server in servers]
         assert (
             call(f"{bases[0]}/api/v1/services", service_body("gateway"), token=tokens["admin"])[0]
