@@ -4,8 +4,8 @@ scheduled job run once per tick between them."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -37,9 +37,8 @@ def _firings(log: Path) -> int:
 def _ran_since(moment: datetime, log: Path) -> bool:
     """A rollup tick after `moment` is done, and some firing was skipped."""
     runs = _rollups()
-    return any(r.tick > moment and r.status == "succeeded" for r in runs) and _firings(log) > len(
-        runs
-    )
+    done = any(r.tick > moment and r.status == "succeeded" for r in runs)
+    return done and _firings(log) > len(runs)
 
 
 def _replayed(records: list[AuditRecord]) -> tuple[dict, list[str]]:
@@ -63,58 +62,51 @@ def test_two_replicas_under_concurrent_writes_keep_every_audit_record_and_run_jo
         for name in ("a", "b")
     ]
     token = tokens["responder"]
-    statuses: Counter = Counter()
-    created: list[int] = []
-    patched: Counter = Counter()  # incident id → PATCHes answered 200
-    last: dict[str, str] = {}  # shared field → the value its writer sent last
 
-    def writer(k: int, bases: list[str], shared: int) -> None:
-        field = SHARED_FIELDS[k]
+    def writer(k: int) -> list[tuple[int | None, dict, int]]:
+        """Writer k's calls as (incident id or None for a create, body, status): creates
+        through one replica, patches through the other, its own field of the shared one."""
+        done, field = [], SHARED_FIELDS[k]
         for i in range(ROUNDS):
             status, _, body = call(
                 f"{bases[(k + i) % 2]}/api/v1/incidents", incident_body(), token=token
             )
-            statuses[status] += 1
+            done.append((None, body, status))
             if status != 201:
                 continue
-            created.append(body["id"])
             for target, change in (
                 (body["id"], {"summary": f"own {k}-{i}"}),
                 (shared, {field: f"{field} {k}-{i}"}),
             ):
-                status = call(
-                    f"{bases[(k + i + 1) % 2]}/api/v1/incidents/{target}",
-                    change,
-                    token=token,
-                    method="PATCH",
-                )[0]
-                statuses[status] += 1
-                patched[target] += status == 200
-                if status == 200 and target == shared:
-                    last.update(change)
+                url = f"{bases[(k + i + 1) % 2]}/api/v1/incidents/{target}"
+                done.append((target, change, call(url, change, token=token, method="PATCH")[0]))
+        return done
 
     log = tmp_path / "replicas.log"
     with replicas(envs, workers=1, log=log) as servers:
         bases = [server.base for server in servers]
-        assert (
-            call(f"{bases[0]}/api/v1/services", service_body("gateway"), token=tokens["admin"])[0]
-            == 201
+        gateway = call(
+            f"{bases[0]}/api/v1/services", service_body("gateway"), token=tokens["admin"]
         )
-        status, _, shared = call(f"{bases[1]}/api/v1/incidents", incident_body(), token=token)
-        assert status == 201
-        writers = [
-            threading.Thread(target=writer, args=(k, bases, shared["id"])) for k in range(WRITERS)
-        ]
-        for thread in writers:
-            thread.start()
-        for thread in writers:
-            thread.join(timeout=60)
+        status, _, body = call(f"{bases[1]}/api/v1/incidents", incident_body(), token=token)
+        assert (gateway[0], status) == (201, 201)
+        shared = body["id"]
+        with ThreadPoolExecutor(WRITERS) as pool:
+            calls = [c for done in pool.map(writer, range(WRITERS)) for c in done]
         wait_until(
             lambda: log.read_text().count("scheduler running") == 2, 20, "both schedulers to run"
         )
         both = utcnow()
         wait_until(lambda: _ran_since(both, log), 3 * INTERVAL, "a rollup tick with both running")
+        for server in servers:
+            server.kill()  # nothing to stop nicely: saves gunicorn's graceful second
 
+    created = [body["id"] for target, body, status in calls if target is None and status == 201]
+    patched = Counter(target for target, _, status in calls if target and status == 200)
+    last = {}  # shared field → the value its writer last had accepted
+    for target, change, status in calls:
+        if target == shared and status == 200:
+            last.update(change)
     runs = _rollups()
     ticks = [run.tick for run in runs]
     trails = {
@@ -123,12 +115,12 @@ def test_two_replicas_under_concurrent_writes_keep_every_audit_record_and_run_jo
                 entity="incident", entity_id=str(incident_id), since=None
             ).order_by(AuditRecord.id)
         )
-        for incident_id in [shared["id"], *created]
+        for incident_id in [shared, *created]
     }
-    state, lost = _replayed(trails[shared["id"]])
-    stored = Incident.get_by_id(shared["id"])
+    state, lost = _replayed(trails[shared])
+    stored = Incident.get_by_id(shared)
 
-    assert set(statuses) == {200, 201} and len(created) == WRITERS * ROUNDS
+    assert {status for *_, status in calls} == {200, 201} and len(created) == WRITERS * ROUNDS
     assert all(
         [r.action for r in trail] == ["create"] + ["update"] * patched[incident_id]
         for incident_id, trail in trails.items()
