@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import gunicorn.util
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 from tracker.db import open_database
 from tracker.metrics_env import MULTIPROCESS_ENV
@@ -34,6 +36,27 @@ class Server(BaseApplication):
         return create_app(self.settings)
 
 
+class Worker(ThreadWorker):
+    """gunicorn's threaded worker, whose own refusals (a request line or header over its
+    limits, a malformed request) are problem documents like every other error, not HTML."""
+
+    def init_process(self) -> None:
+        gunicorn.util.write_error = write_problem  # what handle_error calls to answer
+        super().init_process()
+
+
+def write_problem(sock: Any, status: int, reason: str, message: str) -> None:
+    """gunicorn's `util.write_error`, answering with application/problem+json."""
+    from tracker.api.problems import MEDIA_TYPE, problem_text
+
+    body = problem_text(status, reason, message or reason).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: {MEDIA_TYPE}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    gunicorn.util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 def _worker_gone(_server: Any, worker: Any) -> None:
     """gunicorn's child_exit: a dead worker's live gauges must not linger in the sums."""
     from prometheus_client import multiprocess
@@ -47,14 +70,14 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "child_exit": _worker_gone,
         "bind": f"{server.host}:{server.port}",
         "workers": server.workers,
-        "worker_class": "gthread",
+        "worker_class": "tracker.server.Worker",
         "threads": 4,
         "accesslog": "-",
         "errorlog": "-",
         "graceful_timeout": 10,
-        # Unlimited, so that the app answers an overlong URI with a 414 problem (gunicorn's
-        # own 414 is plain text); the app's limit is tracker.api.problems.MAX_URI_BYTES.
-        "limit_request_line": 0,
+        # gunicorn's largest bounded request line (0 would buffer any length); the app refuses
+        # the same length under other servers (tracker.api.problems.MAX_URI_BYTES).
+        "limit_request_line": 8190,
         "timeout": 60,
         "proc_name": "tracker",
     }

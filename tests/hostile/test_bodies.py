@@ -86,25 +86,38 @@ def test_an_overlong_uri_is_a_414_problem_in_process(client, tokens):
     assert _problem(response, 414)
 
 
-def _fetch(url):
+def _fetch(url, headers=None):
+    """(status, content type, problem type or None) of a GET."""
+    request = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.headers["Content-Type"]
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers["Content-Type"], None
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers["Content-Type"]
+        kind = exc.headers["Content-Type"]
+        body = json.loads(exc.read()) if kind == "application/problem+json" else {}
+        return exc.code, kind, body.get("type")
 
 
 @sqlite_only
-def test_gunicorn_leaves_overlong_uris_to_the_app_which_answers_414_problems(
-    database_url, tmp_path
-):
+def test_requests_the_server_itself_refuses_are_problems_too(database_url, tmp_path):
+    """gunicorn refuses an overlong request line or header before the app sees it; it does
+    so with a problem document, like every other error (not its own HTML page)."""
     env = environment(tmp_path, database_url=database_url, scheduler_enabled="false")
     admin_token(env)
     with serving(env, workers=1) as base:
-        long = _fetch(f"{base}/api/v1/incidents?q={'x' * 20_000}")
+        long_uri = _fetch(f"{base}/api/v1/incidents?q={'x' * 20_000}")
         fits = _fetch(f"{base}/api/v1/incidents?q={'x' * 5000}")
-    assert long == (414, "application/problem+json")
-    assert fits == (401, "application/problem+json")  # past gunicorn's old 4094-byte limit
+        long_header = _fetch(
+            f"{base}/api/v1/services", {"Authorization": "Bearer trk_" + "a" * 9000}
+        )
+        fair_header = _fetch(
+            f"{base}/api/v1/services", {"Authorization": "Bearer trk_" + "a" * 5000}
+        )
+    problem = "application/problem+json"
+    assert long_uri == (414, problem, "urn:tracker:problem:uri-too-long")
+    assert fits == (401, problem, "urn:tracker:problem:unauthorized")
+    assert long_header == (431, problem, "urn:tracker:problem:request-header-fields-too-large")
+    assert fair_header == (401, problem, "urn:tracker:problem:unauthorized")
 
 
 def test_a_nul_in_the_sign_in_form_is_a_wrong_name_not_a_500(app, browser):

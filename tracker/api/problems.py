@@ -16,7 +16,7 @@ from tracker.errors import FieldError, TrackerError
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
-MAX_URI_BYTES = 8192  # gunicorn leaves the request line unlimited; the app refuses beyond this
+MAX_URI_BYTES = 8190  # as gunicorn's limit_request_line: the same line whoever serves the app
 SLUGS = {
     400: "bad-request",
     401: "unauthorized",
@@ -26,10 +26,13 @@ SLUGS = {
     409: "conflict",
     413: "payload-too-large",
     414: "uri-too-long",
+    417: "expectation-failed",
     415: "unsupported-media-type",
     422: "invalid-field",
     429: "too-many-requests",
+    431: "request-header-fields-too-large",
     500: "internal-error",
+    501: "not-implemented",
     503: "unavailable",
 }
 
@@ -43,6 +46,23 @@ def problem(
     extensions: dict[str, Any] | None = None,
 ) -> Response:
     """A problem document; `extensions` are extra members (RFC 9457 §3.2)."""
+    return Response(
+        problem_text(status, title, detail, errors, extensions),
+        status=status,
+        mimetype=MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def problem_text(
+    status: int,
+    title: str,
+    detail: str,
+    errors: Iterable[FieldError] = (),
+    extensions: dict[str, Any] | None = None,
+) -> str:
+    """The JSON of a problem document (also written by the server for requests it refuses
+    before the app sees them)."""
     body = {
         "type": f"urn:tracker:problem:{SLUGS.get(status, 'error')}",
         "title": title,
@@ -51,9 +71,7 @@ def problem(
         "errors": [{"field": e.field, "message": e.message} for e in errors],
         **(extensions or {}),
     }
-    return Response(
-        json.dumps(body, ensure_ascii=False), status=status, mimetype=MEDIA_TYPE, headers=headers
-    )
+    return json.dumps(body, ensure_ascii=False)
 
 
 def database_down(extensions: dict[str, Any] | None = None) -> Response:
@@ -76,8 +94,8 @@ def uri_bytes(environ: dict[str, Any]) -> int:
 def init_app(app: Flask) -> None:
     @app.before_request
     def _uri_not_too_long() -> None:
-        """414 as a problem: gunicorn's own refusal of a long request line is plain text, so
-        it lets every line through (`limit_request_line = 0`) and the app draws the line."""
+        """414 for an overlong URI under any WSGI server (under `tracker serve`, gunicorn
+        refuses the request line first, with the same problem)."""
         if uri_bytes(request.environ) > MAX_URI_BYTES:
             raise RequestURITooLarge(f"the URI is longer than {MAX_URI_BYTES} bytes")
 
