@@ -6,6 +6,7 @@ import pytest
 
 from tests.factories import counts_body, incident_body, service_body
 from tracker.cli import main
+from tracker.db import database
 from tracker.models import Snapshot
 from tracker.services.rollup import prune_snapshots, take_snapshot
 
@@ -104,3 +105,23 @@ def test_the_snapshot_holds_the_impairment_active_now(api, gateway):
     )
     impairment = {r["service"]: r["ratio"] for r in _take(api)["impairment"]}
     assert impairment == {"all": 0.25, "gateway": 0.25}
+
+
+def test_window_rates_add_up_the_stretches_before_and_after_local_midnight(app, api, gateway):
+    """The rollup reads the stretch since local midnight once for every window that spans it,
+    and adds up the channels for `all`: the figures are those of each whole window."""
+    now = datetime.fromisoformat("2024-07-23T00:30:00+08:00")
+    for minute, channel, failed in (
+        ("2024-07-22T23:50:00+08:00", "unionpay", 1),
+        ("2024-07-23T00:10:00+08:00", "unionpay", 3),
+        ("2024-07-23T00:20:00+08:00", "nucc", 5),
+    ):
+        body = counts_body(minute, "pay_in", "final", {"success": 100, "system": failed}, channel)
+        assert api.post("/payments/counts", body, role="ingest").status_code == 200
+    with app.app_context(), database.connection_context():
+        rates = take_snapshot(now=now, settings=app.extensions["tracker.settings"]).data["rates"]
+    one_hour = _one(rates, rate="pay_in_effective", channel="unionpay", window="1h")
+    assert (one_hour["numerator"], one_hour["denominator"]) == (200, 204)
+    week = _one(rates, rate="pay_in_effective", channel="all", window="wtd")
+    assert (week["numerator"], week["denominator"]) == (300, 309)
+    assert _one(rates, rate="pay_in_effective", channel="nucc", window="mtd")["denominator"] == 105

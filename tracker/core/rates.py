@@ -52,6 +52,12 @@ def add_counts(*parts: Mapping[str, int]) -> dict[str, int]:
     return total
 
 
+def add_values(*parts: RateValue) -> RateValue:
+    """One rate over disjoint data (stretches of time, channels) from each part's:
+    Σ numerators / Σ denominators, since both are sums of counts."""
+    return RateValue(sum(p.numerator for p in parts), sum(p.denominator for p in parts))
+
+
 @dataclass(frozen=True)
 class DaySplit:
     """[since, until) as minutes before the first local midnight, whole local days

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tracker.core.display import count, utc_text
-from tracker.core.windows import WINDOWS, window_bounds
+from tracker.core.rates import RateValue, add_values
+from tracker.core.windows import WINDOWS, local_midnight, window_bounds
 from tracker.db import database
 from tracker.errors import NotFound
 from tracker.models import Incident, Snapshot
@@ -33,11 +34,7 @@ def compute(*, now: datetime, settings: Settings) -> dict[str, Any]:
             for scope in scopes()
             for window in WINDOWS
         ],
-        "rates": [
-            rate
-            for window, (since, until) in windows.items()
-            for rate in _rates(window, since, until, settings=settings)
-        ],
+        "rates": _rates(windows, now=now, settings=settings),
         "incidents": [
             {
                 "grade": grade,
@@ -92,26 +89,59 @@ def _availability(scope: str, window: str, *, now: datetime, settings: Settings)
     }
 
 
-def _rates(window: str, since: datetime, until: datetime, *, settings: Settings) -> list[dict]:
+def _rates(
+    windows: dict[str, tuple[datetime, datetime]], *, now: datetime, settings: Settings
+) -> list[dict]:
+    """Every rate per window and channel, `all` first. Rates add up over disjoint stretches
+    and over channels, so the stretch since local midnight, which every window but a short
+    one ends with, is read once for them all, and `all` is the channels' sum."""
     definitions = settings.payments.definitions()
     zone = settings.zone
+    midnight = local_midnight(now.astimezone(zone).date(), zone)
+    read: dict[tuple[datetime, datetime], dict[str, list[RateValue]]] = {}
+
+    def per_channel(since: datetime, until: datetime) -> dict[str, list[RateValue]]:
+        if (since, until) not in read:
+            read[since, until] = {
+                channel: [
+                    rate.value
+                    for rate in rates_between(
+                        definitions, since=since, until=until, channel=channel, zone=zone
+                    )
+                ]
+                for channel in channels_between(since, until, zone=zone)
+            }
+        return read[since, until]
+
     rows = []
-    for channel in [None, *channels_between(since, until, zone=zone)]:
-        for rate in rates_between(
-            definitions, since=since, until=until, channel=channel, zone=zone
-        ):
-            value = rate.value.value
-            rows.append(
-                {
-                    "rate": rate.definition.name,
-                    "channel": channel or "all",
-                    "window": window,
-                    "value": None if value is None else float(value),
-                    "numerator": rate.value.numerator,
-                    "denominator": rate.value.denominator,
-                }
-            )
+    for window, (since, until) in windows.items():
+        stretches = [(since, midnight), (midnight, until)] if since < midnight < until else []
+        found: dict[str, list[list[RateValue]]] = {}
+        for stretch in stretches or [(since, until)]:
+            for channel, values in per_channel(*stretch).items():
+                found.setdefault(channel, []).append(values)
+        channels = {channel: _added(parts) for channel, parts in sorted(found.items())}
+        every = (
+            _added(list(channels.values())) if channels else [RateValue(0, 0)] * len(definitions)
+        )
+        for channel, values in [("all", every), *channels.items()]:
+            for definition, value in zip(definitions, values, strict=True):
+                rows.append(
+                    {
+                        "rate": definition.name,
+                        "channel": channel,
+                        "window": window,
+                        "value": None if value.value is None else float(value.value),
+                        "numerator": value.numerator,
+                        "denominator": value.denominator,
+                    }
+                )
     return rows
+
+
+def _added(parts: list[list[RateValue]]) -> list[RateValue]:
+    """Each definition's rate over all the parts."""
+    return [add_values(*values) for values in zip(*parts, strict=True)]
 
 
 def snapshot_view(snapshot: Snapshot) -> dict[str, Any]:
