@@ -168,7 +168,8 @@ def test_kill_9_of_the_server_mid_batch_loses_nothing_acknowledged_and_half_writ
         ]
         for thread in clients:
             thread.start()
-        wait_until(lambda: list(answers.values()).count(200) >= 2, 30, "two batches stored")
+        # (a copy: the client threads add to it meanwhile)
+        wait_until(lambda: [*answers.copy().values()].count(200) >= 2, 30, "two batches stored")
         assert _wait_for_lock(database_url, 10), "no batch was being written"
         time.sleep(0.05)  # well inside the transaction
         server.kill()
