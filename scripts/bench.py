@@ -670,7 +670,9 @@ SECTIONS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("sections", nargs="*", default=list(SECTIONS), choices=list(SECTIONS))
+    parser.add_argument(
+        "sections", nargs="*", help=f"any of {', '.join(SECTIONS)}; default: all, in that order"
+    )
     parser.add_argument(
         "--minutes",
         type=int,
@@ -704,6 +706,10 @@ def main() -> None:
         help="benchmark on this database (default SQLite); a PostgreSQL database is emptied first",
     )
     args = parser.parse_args()
+    unknown = [s for s in args.sections if s not in SECTIONS]
+    if unknown:
+        parser.error(f"no section {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    args.sections = args.sections or list(SECTIONS)
     if "load" in args.sections and shutil.which("wrk") is None:
         sys.exit(f"bench load: {WRK_HELP}")
     if "weekly" in args.sections and importlib.util.find_spec("pandas") is None:
