@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import stored_counts
+from tests.factories import counts_body, stored_counts
 from tracker.models import COUNT_COLUMNS, PaymentDay, PaymentMinute
 from tracker.services.payments import outcome_totals
 
@@ -236,3 +236,10 @@ def test_a_new_time_zone_recuts_the_daily_totals(app, api, database_url, tmp_pat
     )
     after = in_utc.get("/api/v1/payments/rates", query_string=day, headers=headers).get_json()
     assert before["items"][0]["denominator"] == after["items"][0]["denominator"] == 1
+
+
+def test_a_count_beyond_64_bits_is_a_422_naming_it_not_a_json_error(api):
+    body = counts_body("2024-07-23T10:04:00+08:00", "pay_in", "final", {"success": 2**100})
+    response = api.post("/payments/counts", body)
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "counts[0].count"
