@@ -48,7 +48,7 @@ def admin_token(env: dict[str, str], name: str = "test") -> str:
 
 @contextmanager
 def serving(env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
-    """`tracker serve` on a free port, ready; yields its base URL and stops it after."""
+    """`tracker serve` on a free port, ready; yields its base URL and kills it after."""
     with server_group(env, workers=workers) as server:
         yield server.base
 
@@ -72,8 +72,9 @@ class Server:
 def server_group(
     env: dict[str, str], *, workers: int = 2, log: Path | None = None
 ) -> Iterator[Server]:
-    """`tracker serve` on a free port in a session of its own, ready; stopped nicely after
-    (unless the test killed it), and whatever is left of its group killed."""
+    """`tracker serve` on a free port in a session of its own, ready; its whole process
+    group killed after (a test has no use for a graceful stop, which costs gunicorn's
+    arbiter a second)."""
     with replicas([env], workers=workers, log=log) as (server,):
         yield server
 
@@ -102,12 +103,7 @@ def replicas(
         yield servers
     finally:
         for server in servers:
-            if server.process.poll() is None:
-                server.process.terminate()
-        for server in servers:
-            with suppress(subprocess.TimeoutExpired):
-                server.process.wait(timeout=20)
-            server.kill()  # stragglers of the group, if any
+            server.kill()
         if log is not None:
             output.close()
 
