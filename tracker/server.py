@@ -80,6 +80,9 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "limit_request_line": 8190,
         "timeout": 60,
         "proc_name": "tracker",
+        # gunicorn's control socket is one path per user ($HOME/.gunicorn): two servers on a
+        # host would take it from each other, and tracker does not use it.
+        "control_socket_disable": True,
     }
 
 

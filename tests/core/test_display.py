@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 
@@ -7,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracker.core.display import count, percent
+from tracker.core.display import count, percent, utc_text
 
 
 @pytest.mark.parametrize(
@@ -71,3 +72,11 @@ def test_count_drops_trailing_zeros_of_exact_types():
     assert count(Decimal("0.50")) == "0.5"
     assert count(Decimal("1E+1")) == "10"
     assert count(Fraction(3, 4)) == "0.75"
+
+
+@given(st.datetimes(timezones=st.timezones()))
+def test_utc_text_is_iso_8601_in_utc_with_z_and_microseconds_only_when_present(moment):
+    text = utc_text(moment)
+    assert text.endswith("Z")
+    assert datetime.fromisoformat(text) == moment.astimezone(UTC)
+    assert ("." in text) == (moment.microsecond != 0)

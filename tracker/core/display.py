@@ -35,5 +35,4 @@ def count(value: Number) -> str:
 
 def utc_text(moment: datetime) -> str:
     """ISO 8601 in UTC with `Z`; microseconds only when there are any."""
-    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
-    return text.removesuffix(".000000") + "Z"
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
