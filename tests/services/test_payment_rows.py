@@ -86,10 +86,11 @@ def _as_json(records: list[tuple]) -> list[tuple]:
     return [(*r[:5], int(r[5]), r[6] or None) for r in records]
 
 
-def _by_pydantic(record: tuple) -> dict | None:
-    """What pydantic makes of a row (None: refused); an empty amount is "not given"."""
+def _by_pydantic(record: tuple, blank_amount: bool = True) -> dict | None:
+    """What pydantic makes of a row (None: refused); with `blank_amount`, an empty amount is
+    "not given" (a CSV cell)."""
     row = dict(zip(FIELDS, record, strict=True))
-    if row["amount"] in (None, ""):
+    if row["amount"] is None or (blank_amount and row["amount"] == ""):
         del row["amount"]
     try:
         valid = ROW.validate_python(row)
@@ -130,16 +131,17 @@ def _expected(records: list[tuple]) -> dict:
 
 
 @settings(max_examples=300, deadline=None)
-@given(records=records)
-def test_the_row_fold_accepts_exactly_what_pydantic_accepts(records):
-    first_refused = next((i for i, r in enumerate(records) if _by_pydantic(r) is None), None)
+@given(records=records, blank=st.booleans())
+def test_the_row_fold_accepts_exactly_what_pydantic_accepts(records, blank):
+    refused_rows = (i for i, r in enumerate(records) if _by_pydantic(r, blank) is None)
+    first_refused = next(refused_rows, None)
     if first_refused is not None:
         with pytest.raises(BadRow) as refused:
-            fold(records, zone=ZONE, blank_amount=True)
+            fold(records, zone=ZONE, blank_amount=blank)
         assert refused.value.index == first_refused
         assert refused.value.errors
     else:
-        folded = fold(records, zone=ZONE, blank_amount=True)
+        folded = fold(records, zone=ZONE, blank_amount=blank)
         assert folded.rows == len(records)
         assert _bucket_view(folded.buckets) == _expected(records)
 
@@ -233,6 +235,15 @@ def test_json_rows_with_missing_or_unknown_members_get_pydantics_errors():
         with pytest.raises(BadRow) as refused:
             fold(json_records(rows), zone=ZONE)
         assert refused.value.errors[0].field == field
+
+
+def test_an_empty_amount_is_not_given_in_a_csv_cell_but_invalid_in_json():
+    record = ("2024-07-22T10:04:00+08:00", "pay_in", "icbc", "final", "success", 1, "")
+    ((counts, fens, _, _),) = fold([record], zone=ZONE, blank_amount=True).buckets.values()
+    assert (counts[0], fens[0]) == (1, None)
+    with pytest.raises(BadRow) as refused:
+        fold(json_records(_objects([record])), zone=ZONE)
+    assert refused.value.errors[0].field == "amount"
 
 
 def test_a_minute_is_cut_into_the_local_day_of_the_zone():

@@ -85,7 +85,7 @@ class Folded:
 def fold(records: Iterable[Record], *, zone: ZoneInfo, blank_amount: bool = False) -> Folded:
     """Validate and fold rows; the first invalid row raises `BadRow`. `blank_amount`: an empty
     amount means "not given" (a CSV cell), instead of an invalid amount."""
-    batch = _Batch(zone)
+    batch = _Batch(zone, blank_amount)
     slots = batch.slots
     rows = 0
     for index, record in enumerate(records):  # kept flat on purpose: this is the hot loop
@@ -96,8 +96,8 @@ def fold(records: Iterable[Record], *, zone: ZoneInfo, blank_amount: bool = Fals
         except TypeError:  # an unhashable value (a list or an object): never valid
             bucket = at = None
         if type(count) is not int:
-            canonical = type(count) is str and count.isdigit() and count.isascii()
-            count = int(count) if canonical and len(count) < 19 else -1
+            digits = type(count) is str and count.isdigit() and count.isascii()
+            count = int(count) if digits and len(count) < 19 else -1
         if amount is None or (blank_amount and amount == ""):
             fen = None
         elif type(amount) is str and (canonical := CANONICAL_AMOUNT.fullmatch(amount)):
@@ -119,8 +119,9 @@ class _Batch:
     """What one fold has learnt: the bucket of each (minute, series) as given, and the
     minutes and series already validated, so pydantic sees each of them once."""
 
-    def __init__(self, zone: ZoneInfo) -> None:
+    def __init__(self, zone: ZoneInfo, blank_amount: bool) -> None:
         self.zone = zone
+        self.blank_amount = blank_amount
         self.buckets: Buckets = {}
         self.slots: dict[tuple, Bucket] = {}  # (minute, direction, channel, scope) as given
         self.minutes: dict[Any, tuple[datetime, date]] = {}  # as given → (naive UTC, local day)
@@ -150,11 +151,10 @@ class _Batch:
         self.slots[(record[0], *raw_series)] = bucket
         return bucket
 
-    @staticmethod
-    def _row(record: Record, index: int) -> dict[str, Any]:
+    def _row(self, record: Record, index: int) -> dict[str, Any]:
         row = dict(zip(FIELDS, record, strict=True))
-        if row["amount"] is None or row["amount"] == "":
-            del row["amount"]  # not given (an empty amount here came from a CSV cell)
+        if row["amount"] is None or (self.blank_amount and row["amount"] == ""):
+            del row["amount"]  # not given
         try:
             valid = ROW.validate_python(row)
         except ValidationError as exc:
