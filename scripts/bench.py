@@ -143,25 +143,26 @@ def write_counts_csv(path: Path, minutes: int) -> int:
     return rows
 
 
-def csv_import(app, path: Path) -> float:
+def import_file(app, path: Path) -> None:
+    """`path` through tracker's CSV import, as `tracker payments import` runs it."""
     from tracker.clock import utcnow
     from tracker.db import database
     from tracker.services.payment_import import import_csv
 
     settings = app.extensions["tracker.settings"]
+    with app.app_context(), database.connection_context(), path.open("rb") as fh:
+        import_csv(
+            fh,
+            name=path.name,
+            zone=settings.zone,
+            outcomes=settings.outcomes.outcome_map(),
+            actor="bench",
+            now=utcnow(),
+        )
 
-    def run() -> None:
-        with app.app_context(), database.connection_context(), path.open("rb") as fh:
-            import_csv(
-                fh,
-                name=path.name,
-                zone=settings.zone,
-                outcomes=settings.outcomes.outcome_map(),
-                actor="bench",
-                now=utcnow(),
-            )
 
-    return timed(run)
+def csv_import(app, path: Path) -> float:
+    return timed(lambda: import_file(app, path))
 
 
 def peak_rss_of_import(path: Path, url: str | None) -> int:
@@ -509,19 +510,11 @@ def tracker_weekly(app, path: Path) -> dict[str, tuple[int, int]]:
     """Import the CSV and compute the week's report; returns rate → (numerator, denominator)."""
     from tracker.clock import utcnow
     from tracker.db import database
-    from tracker.services.payment_import import import_csv
     from tracker.services.reports import weekly_report
 
-    settings = app.extensions["tracker.settings"]
-    with app.app_context(), database.connection_context(), path.open("rb") as fh:
-        import_csv(
-            fh,
-            name=path.name,
-            zone=settings.zone,
-            outcomes=settings.outcomes.outcome_map(),
-            actor="bench",
-            now=utcnow(),
-        )
+    import_file(app, path)
+    with app.app_context(), database.connection_context():
+        settings = app.extensions["tracker.settings"]
         report = weekly_report(WEEK, now=utcnow(), settings=settings)
     return {r.name: (r.numerator, r.denominator) for r in report.rates}
 
