@@ -93,7 +93,10 @@ def lock_key(name: str) -> int:
 
 def init_app(app: Flask) -> None:
     """Bind the proxy to the configured database. A request connects on its first query
-    (so /healthz answers with the database down) and gives the connection back at its end."""
+    (so /healthz answers with the database down) and gives the connection back at its end
+    (to the pool, on PostgreSQL). On SQLite a thread keeps its connection from one request to
+    the next: opening one costs four pragmas, and closing the last one checkpoints the WAL
+    into the database file, every request."""
     settings = app.extensions["tracker.settings"]
     db = open_database(
         settings.effective_database_url, busy_timeout_ms=settings.database.busy_timeout_ms
@@ -105,8 +108,11 @@ def init_app(app: Flask) -> None:
     def _note_connection() -> None:
         g.tracker_db_was_open = not database.is_closed()
 
+    keep_open = not is_postgres(db)
+
     @app.teardown_request
     def _close(_exc: BaseException | None) -> None:
         # Close only what this request opened: a caller holding a connection keeps it.
-        if not g.get("tracker_db_was_open", False) and not database.is_closed():
-            database.close()
+        if keep_open or g.get("tracker_db_was_open", False) or database.is_closed():
+            return
+        database.close()
