@@ -3,9 +3,7 @@
 from tracker.db import database
 
 
-def test_sqlite_keeps_a_threads_connection_between_requests_postgresql_returns_it(
-    api, backend
-):
+def test_sqlite_keeps_a_threads_connection_between_requests_postgresql_returns_it(api, backend):
     """On SQLite, reopening per request costs the pragmas and a WAL checkpoint each time; on
     PostgreSQL the pool owns connections and a request gives its own back."""
     assert api.get("/services").status_code == 200

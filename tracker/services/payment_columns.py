@@ -24,7 +24,17 @@ import pyarrow.csv as pa_csv
 from tracker.core.rates import day_of
 from tracker.core.vocabulary import OUTCOMES
 from tracker.schemas import CHANNEL_PATTERN, FEN_AMOUNT_PATTERN
-from tracker.services.payment_rows import BIT, REQUIRED, WIDTH, Buckets, Folded
+from tracker.services.payment_rows import (
+    BIT,
+    COUNTS,
+    DAY,
+    FENS,
+    REQUIRED,
+    WRITTEN,
+    Buckets,
+    Folded,
+    new_bucket,
+)
 
 BLOCK_BYTES = 1 << 20  # a record batch per MiB of file: memory stays flat
 EPOCH = datetime(1970, 1, 1)
@@ -191,10 +201,10 @@ def _fold(epochs, directions, channels, scopes, positions, counts, fens, zone) -
     for key, at, count, fen in zip(keys, positions, counts, fens, strict=True):
         bucket = slots.get(key)
         if bucket is None:
-            bucket = slots[key] = [[None] * WIDTH, [None] * WIDTH, 0, None]
-        bucket[0][at] = count
-        bucket[1][at] = fen
-        bucket[2] |= BIT[at]
+            bucket = slots[key] = new_bucket(None)  # its day is known after the fold
+        bucket[COUNTS][at] = count
+        bucket[FENS][at] = fen
+        bucket[WRITTEN] |= BIT[at]
     buckets: Buckets = {}
     minutes: dict[int, tuple[datetime, Any]] = {}
     for (epoch, *series), bucket in slots.items():
@@ -202,6 +212,6 @@ def _fold(epochs, directions, channels, scopes, positions, counts, fens, zone) -
         if when is None:
             naive = EPOCH + timedelta(seconds=epoch)
             when = minutes[epoch] = (naive, day_of(naive.replace(tzinfo=UTC), zone))
-        bucket[3] = when[1]
+        bucket[DAY] = when[1]
         buckets[(when[0], *series)] = bucket
     return Folded(buckets, len(epochs))

@@ -37,11 +37,8 @@ WIDTH = len(OUTCOMES)
 BIT = [1 << at for at in range(WIDTH)]
 MAX_COUNT = 2**62
 WHOLE_MINUTE = "must be the start of a whole minute (seconds = 0)"
-# An amount pydantic takes as it is (FenAmount's pattern, no surrounding space); its digits
-# without the point are the fen, times 100, 10 or 1 for no places, 1 or 2 (by the length of
-# the ".cc" part).
+# An amount pydantic takes as it is (FenAmount's pattern, no surrounding space).
 CANONICAL_AMOUNT = re.compile(FEN_AMOUNT_PATTERN)
-FEN_SCALE = {0: 100, 2: 10, 3: 1}
 
 ROW = TypeAdapter(PaymentCountRow)
 _REQUIRED_OF = itemgetter(*REQUIRED)
@@ -56,6 +53,12 @@ Record = tuple[Any, Any, Any, Any, Any, Any, Any]
 # object: the hot loop touches it for every row.
 Bucket = list
 COUNTS, FENS, WRITTEN, DAY = range(4)
+
+
+def new_bucket(day: date | None) -> Bucket:
+    return [[None] * WIDTH, [None] * WIDTH, 0, day]
+
+
 # (naive UTC minute, direction, channel, scope) → its bucket
 Buckets = dict[tuple[datetime, str, str, str], Bucket]
 
@@ -100,8 +103,8 @@ def fold(records: Iterable[Record], *, zone: ZoneInfo, blank_amount: bool = Fals
             count = int(count) if digits and len(count) < 19 else -1
         if amount is None or (blank_amount and amount == ""):
             fen = None
-        elif type(amount) is str and (canonical := CANONICAL_AMOUNT.fullmatch(amount)):
-            fen = int(amount.replace(".", "")) * FEN_SCALE[len(canonical[2] or "")]
+        elif type(amount) is str and CANONICAL_AMOUNT.fullmatch(amount):
+            fen = fen_of(amount)
         else:
             fen = -1
         if at is None or not 0 <= count <= MAX_COUNT or fen == -1:
@@ -147,7 +150,7 @@ class _Batch:
         key = (when[0], *names)
         bucket = self.buckets.get(key)
         if bucket is None:
-            bucket = self.buckets[key] = [[None] * WIDTH, [None] * WIDTH, 0, when[1]]
+            bucket = self.buckets[key] = new_bucket(when[1])
         self.slots[(record[0], *raw_series)] = bucket
         return bucket
 
