@@ -659,12 +659,125 @@ def bench_load(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     ]
 
 
+# ---- soak: the team's mix for minutes, with the scheduler on -------------------------------
+
+
+def group_rss(pgid: int) -> int:
+    """Resident memory (bytes) of every process in a process group: gunicorn's master, its
+    workers and the scheduler."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) != pgid:
+                continue
+            status = (entry / "status").read_text()
+        except (OSError, ProcessLookupError):
+            continue
+        rss = next((line for line in status.splitlines() if line.startswith("VmRSS:")), None)
+        total += int(rss.split()[1]) * 1024 if rss else 0
+    return total
+
+
+def bench_soak(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """The concurrency test's mix (tests/load.py) for `--soak-seconds` against a real `tracker
+    serve` with its scheduler: throughput and latency per kind, 5xx answers, and what was
+    acknowledged but not stored; memory after a warm-up and at the end."""
+    import logging
+    import threading
+
+    from tests.load import CHANNEL, KINDS, expected_minutes, percentile, run_mix
+    from tests.payments_stored import stored_counts_of
+    from tests.servers import call, environment, server_group
+    from tracker.clock import utcnow
+    from tracker.db import database
+    from tracker.models import Incident
+    from tracker.services.tokens import create_token
+
+    logging.disable(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        app = fresh_app(args.database_url, work)
+        with app.app_context(), database.connection_context():
+            token = create_token("bench", "admin", actor="bench", now=utcnow())
+        settings = app.extensions["tracker.settings"]
+        env = environment(work / "serve", database_url=settings.effective_database_url)
+        samples: list[int] = []
+        with server_group(env, workers=args.load_workers) as server:
+            status, _, _ = call(
+                f"{server.base}/api/v1/services",
+                {"key": "gateway", "name": "Gateway", "tier": 1},
+                token=token,
+            )
+            assert status == 201
+            done = threading.Event()
+
+            def sample() -> None:
+                while not done.wait(min(30, args.soak_seconds / 4)):
+                    samples.append(group_rss(server.process.pid))
+
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            outcome = run_mix(
+                server.base,
+                token=token,
+                service="gateway",
+                clients=args.soak_clients,
+                seconds=args.soak_seconds,
+            )
+            done.set()
+            sampler.join()
+            samples.append(group_rss(server.process.pid))
+        with app.app_context(), database.connection_context():
+            stored = {i for (i,) in Incident.select(Incident.id).tuples()}
+            lost = len(set(outcome.created) - stored)
+            expected = expected_minutes(outcome.batches)
+            kept = stored_counts_of(CHANNEL)
+            lost += sum(kept.get(key) != counts for key, counts in expected.items())
+    database_name = "PostgreSQL" if args.database_url else "SQLite"
+    setting = f"{database_name}, {args.soak_clients} clients, {args.soak_seconds} s"
+    rows = []
+    for kind in KINDS:
+        times = outcome.latencies.get(kind, [])
+        if not times:
+            continue
+        p50, p99 = (percentile(times, q) * 1000 for q in (0.5, 0.99))
+        failed = sum(n for status, n in outcome.statuses[kind].items() if status >= 500)
+        rows.append(
+            (
+                f"soak ({setting}): {kind}",
+                f"{len(times) / outcome.seconds:,.1f} req/s, p50 {p50:.0f} ms, p99 {p99:.0f} ms",
+                f"{failed} 5xx",
+            )
+        )
+    total = sum(len(t) for t in outcome.latencies.values())
+    rows.append(
+        (
+            f"soak ({setting}): every request, and acknowledged writes not stored",
+            f"{total:,} requests, {total / outcome.seconds:,.1f} req/s, "
+            f"{outcome.five_hundreds()} 5xx, {lost} not stored",
+            f"{outcome.five_hundreds() + lost} (target 0)",
+        )
+    )
+    rows.append(
+        (
+            f"soak ({setting}): server memory (master, workers, scheduler) after a warm-up "
+            "vs at the end",
+            f"{samples[0] / 2**20:,.0f} MiB → {samples[-1] / 2**20:,.0f} MiB",
+            f"{samples[-1] / samples[0]:.2f} (flat within 10%)",
+        )
+    )
+    return rows
+
+
 SECTIONS = {
     "payments": bench_payments,
     "rollup": bench_rollup,
     "weekly": bench_weekly,
     "metrics": bench_metrics,
     "load": bench_load,
+    "soak": bench_soak,
 }
 
 
@@ -701,6 +814,8 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=int, default=15, help="wrk's run per endpoint")
     parser.add_argument("--load-connections", type=int, default=16, help="wrk's open connections")
     parser.add_argument("--load-workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--soak-seconds", type=int, default=600, help="length of the soak")
+    parser.add_argument("--soak-clients", type=int, default=12, help="clients in the soak")
     parser.add_argument(
         "--database-url",
         help="benchmark on this database (default SQLite); a PostgreSQL database is emptied first",

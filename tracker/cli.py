@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from tracker.api.routing import to_json
 from tracker.clock import utcnow
 from tracker.core.vocabulary import GRADES, ROLES, STATUSES
-from tracker.db import DATABASE_DOWN, database, wait_until_up
+from tracker.db import DATABASE_DOWN, database, lock_timed_out, wait_until_up
 from tracker.errors import FieldError, TrackerError
 from tracker.schemas import validation_errors
 from tracker.settings import SettingsError, load_settings
@@ -57,6 +57,15 @@ def _app(*, wait: bool = False) -> Iterator[Flask]:
         except TrackerError as exc:
             code = EXIT_INVALID if exc.status in (400, 422) else EXIT_FAILED
             _fail(exc.detail, exc.errors, code)
+        except DATABASE_DOWN as exc:
+            if not lock_timed_out(exc):
+                _fail(f"the database does not answer: {str(exc).strip()}")
+            waited = app.extensions["tracker.settings"].database.busy_timeout_ms
+            _fail(
+                f"the database is busy: this write waited {waited} ms for the lock another "
+                "write held (an import, or the server under load) and gave up; nothing was "
+                "changed, run it again"
+            )
 
 
 def _validate(model: type[BaseModel], data: dict[str, Any], where: str = "") -> Any:

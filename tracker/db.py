@@ -27,7 +27,14 @@ class BaseModel(peewee.Model):
 
 def open_database(url: str, *, busy_timeout_ms: int = 5000) -> peewee.Database:
     """A peewee database for a URL: SQLite with WAL, foreign keys and a busy timeout, or
-    a pooled PostgreSQL connection."""
+    a pooled PostgreSQL connection. Either way a write waits at most `busy_timeout_ms` for
+    a lock another write holds, then gives up (`lock_timed_out`).
+
+    SQLite's transactions begin IMMEDIATE, taking the write lock first: a deferred one that
+    read before it wrote could not take the lock once another connection had committed
+    since its read began (SQLITE_BUSY_SNAPSHOT), and the busy timeout does not wait for that
+    case: it fails at once. Every transaction here writes, so waiting in line costs nothing.
+    """
     scheme = urlparse(url).scheme
     params = parse_url(url)
     if scheme == "sqlite":
@@ -43,12 +50,22 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000) -> peewee.Database:
                 "synchronous": "normal",
             },
             timeout=busy_timeout_ms / 1000,
+            lock_type="IMMEDIATE",
             **params,
         )
     params.setdefault("max_connections", 32)
     params.setdefault("stale_timeout", 300)
     params.setdefault("connect_timeout", 5)
+    params.setdefault("options", f"-c lock_timeout={busy_timeout_ms}")
     return PooledPostgresqlDatabase(params.pop("database"), **params)
+
+
+def lock_timed_out(exc: BaseException) -> bool:
+    """Whether a database error is a write that gave up waiting for a lock (SQLite: busy
+    or locked; PostgreSQL: lock_not_available), not a database that does not answer."""
+    original = getattr(exc, "orig", exc)  # peewee keeps the driver's error as `orig`
+    code = getattr(original, "sqlite_errorname", "") or getattr(original, "pgcode", "") or ""
+    return code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or code == "55P03"
 
 
 def is_postgres(db: peewee.Database | peewee.DatabaseProxy) -> bool:
@@ -62,15 +79,31 @@ def exclusive(db: peewee.Database, name: str) -> Iterator[None]:
     """Hold a database-wide lock named `name` for the length of one transaction.
 
     PostgreSQL: a transaction-scoped advisory lock (released on commit, even on a pooled
-    connection). SQLite: BEGIN IMMEDIATE, the database's single write lock.
+    connection). SQLite: its single write lock, which every transaction takes as it begins.
     """
-    if is_postgres(db):
-        with db.atomic():
+    with db.atomic():
+        if is_postgres(db):
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+        yield
+
+
+@contextmanager
+def waiting_without_bound(db: peewee.Database) -> Iterator[None]:
+    """Let the locks taken inside wait as long as it takes (schema migrations: a replica
+    starting beside one that migrates waits for it instead of failing). Opens a connection
+    if none is open and gives it back as it was."""
+    with db.connection_context():
+        if is_postgres(db):
+            with db.atomic():
+                db.execute_sql("SET LOCAL lock_timeout = 0")
+                yield
+            return
+        (previous,) = db.execute_sql("PRAGMA busy_timeout").fetchone()
+        db.execute_sql("PRAGMA busy_timeout = 2147483647")
+        try:
             yield
-    else:
-        with db.atomic("IMMEDIATE"):
-            yield
+        finally:
+            db.execute_sql(f"PRAGMA busy_timeout = {int(previous)}")
 
 
 def wait_until_up(db: peewee.Database, *, say: Callable[[str], None], pause: float = 1.0) -> None:

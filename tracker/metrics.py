@@ -183,6 +183,11 @@ def init_app(app: Flask) -> None:
         ["method", "route", "status"],
         registry=request_registry,
     )
+    app.extensions["tracker.lock_timeouts"] = Counter(
+        "tracker_database_lock_timeouts",
+        "Writes that gave up waiting for a database lock (answered 503)",
+        registry=request_registry,
+    )
     app.extensions["tracker.metrics"] = registry
 
     @app.before_request

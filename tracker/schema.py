@@ -7,7 +7,7 @@ from pathlib import Path
 import peewee
 from playhouse.migrations import Runner
 
-from tracker.db import DATABASE_DOWN, exclusive
+from tracker.db import DATABASE_DOWN, exclusive, waiting_without_bound
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 HISTORY_TABLE = "schema_migration"
@@ -20,7 +20,7 @@ def _runner(db: peewee.Database) -> Runner:
 def upgrade(db: peewee.Database) -> list[str]:
     """Apply pending migrations; returns their names. Replicas starting together are safe:
     the first takes the lock and migrates, the others wait and then find nothing to do."""
-    with db.connection_context(), exclusive(db, "tracker.schema"):
+    with waiting_without_bound(db), exclusive(db, "tracker.schema"):
         return _runner(db).up()
 
 

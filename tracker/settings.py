@@ -51,7 +51,9 @@ class ServerSettings(_Section):
 
 class DatabaseSettings(_Section):
     busy_timeout_ms: int = Field(
-        ge=0, description="How long SQLite waits for a write lock before giving up (ms)"
+        ge=0,
+        description="How long a write waits for a lock another write holds before it gives "
+        "up with a 503 (ms; SQLite's busy timeout, PostgreSQL's lock_timeout)",
     )
 
 

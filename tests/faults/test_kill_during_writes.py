@@ -13,18 +13,17 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
+from tests.payments_stored import daily_totals_add_up, stored_between
 from tests.servers import CLI, call, environment, server_group, wait_until
 from tracker.cli import main
-from tracker.core.rates import day_of
 from tracker.db import database, is_postgres, lock_key, open_database
-from tracker.models import COUNT_COLUMNS, SERIES_COLUMNS, AuditRecord, PaymentDay, PaymentMinute
+from tracker.models import AuditRecord
 from tracker.services.payments import LOCK
 
 OUTCOMES = ("success", "user", "bank_decline", "channel", "system")
@@ -62,45 +61,9 @@ def _expected(rows: list[dict]) -> dict[tuple, int]:
     }
 
 
-def _stored_between(since: datetime, until: datetime) -> dict[tuple, int]:
-    """Stored counts of minutes in [since, until], keyed as `_expected` keys them."""
-    stored = {}
-    columns = [PaymentMinute.minute, *(getattr(PaymentMinute, c) for c in SERIES_COLUMNS)]
-    counts = [getattr(PaymentMinute, c) for c in COUNT_COLUMNS]
-    query = PaymentMinute.select(*columns, *counts).where(
-        PaymentMinute.minute.between(since, until)
-    )
-    for minute, direction, channel, scope, *values in query.tuples():
-        for column, value in zip(COUNT_COLUMNS, values, strict=True):
-            if value is not None:
-                stored[(minute, direction, channel, scope, column.removesuffix("_count"))] = value
-    return stored
-
-
 def _stored_like(expected: dict[tuple, int]) -> dict[tuple, int]:
     minutes = [key[0] for key in expected]
-    return _stored_between(min(minutes), max(minutes))
-
-
-def _daily_totals_add_up(zone) -> bool:
-    """Every daily total equals the sum of its minutes (zero totals aside)."""
-    from_minutes: Counter = Counter()
-    for (minute, *series, outcome), count in _stored_between(
-        START, START + timedelta(days=365)
-    ).items():
-        from_minutes[(day_of(minute, zone), *series, outcome)] += count
-    days: Counter = Counter()
-    columns = [PaymentDay.day, *(getattr(PaymentDay, c) for c in SERIES_COLUMNS)]
-    counts = [getattr(PaymentDay, c) for c in COUNT_COLUMNS]
-    for day, *rest in PaymentDay.select(*columns, *counts).tuples():
-        series, values = rest[:3], rest[3:]
-        for column, value in zip(COUNT_COLUMNS, values, strict=True):
-            days[(day, *series, column.removesuffix("_count"))] += value or 0
-    return _nonzero(from_minutes) == _nonzero(days)
-
-
-def _nonzero(counts: Counter) -> dict:
-    return {key: n for key, n in counts.items() if n != 0}  # a negative total must show
+    return stored_between(min(minutes), max(minutes))
 
 
 @contextmanager
@@ -184,7 +147,7 @@ def test_kill_9_of_the_server_mid_batch_loses_nothing_acknowledged_and_half_writ
     assert interrupted and all(stored[b] == _expected(batches[b]) for b in acknowledged)
     assert all(stored[b] in ({}, _expected(batches[b])) for b in interrupted)
     assert all(stored[b] == {} for b in range(len(batches)) if b not in answers)
-    assert _daily_totals_add_up(zone)
+    assert daily_totals_add_up(zone)
 
     with server_group(env, workers=1, log=tmp_path / "again.log") as server:
         again = [
@@ -193,7 +156,7 @@ def test_kill_9_of_the_server_mid_batch_loses_nothing_acknowledged_and_half_writ
         ]
     assert again == [200] * len(interrupted), (tmp_path / "again.log").read_text()[-4000:]
     assert all(_stored_like(_expected(batches[b])) == _expected(batches[b]) for b in answers)
-    assert _daily_totals_add_up(zone)
+    assert daily_totals_add_up(zone)
 
 
 def _write_counts_csv(path: Path, rows: list[dict]) -> None:
@@ -218,7 +181,9 @@ def _first_progress(process: subprocess.Popen) -> int:
 def test_kill_9_of_an_import_stores_nothing_and_running_it_again_imports_it_once(
     database_url, app, runner, tmp_path
 ):
-    rows = _rows(0, 8000, direction="pay_out")  # 40,000 lines: a second or two of work
+    # 200,000 lines, read in about a dozen Arrow batches: long enough (a second or more) for
+    # the progress bar to show a batch read inside the transaction before the import ends
+    rows = _rows(0, 40_000, direction="pay_out")
     path = tmp_path / "counts.csv"
     _write_counts_csv(path, rows)
     env = environment(tmp_path, database_url=database_url)
@@ -241,9 +206,9 @@ def test_kill_9_of_an_import_stores_nothing_and_running_it_again_imports_it_once
     with _connected(database_url):
         imports = AuditRecord.select().where(AuditRecord.action == "import").count()
         stored = _stored_like(_expected(rows))
-        adds_up = _daily_totals_add_up(app.extensions["tracker.settings"].zone)
+        adds_up = daily_totals_add_up(app.extensions["tracker.settings"].zone)
 
     assert (reached > 0, in_transaction, importing.returncode) == (True, True, -signal.SIGKILL)
     assert nothing == ({}, 0)
-    assert ("40000 counts rows" in again.output, imports) == (True, 1)
+    assert ("200000 counts rows" in again.output, imports) == (True, 1)
     assert stored == _expected(rows) and adds_up

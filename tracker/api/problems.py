@@ -7,10 +7,10 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestURITooLarge
 
-from tracker.db import DATABASE_DOWN
+from tracker.db import DATABASE_DOWN, lock_timed_out
 from tracker.errors import FieldError, TrackerError
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,19 @@ def database_down(extensions: dict[str, Any] | None = None) -> Response:
     )
 
 
+def database_busy() -> Response:
+    """503: a write waited `database.busy_timeout_ms` for a lock another write held, and gave
+    up (nothing was changed); retry."""
+    waited = current_app.extensions["tracker.settings"].database.busy_timeout_ms
+    return problem(
+        503,
+        "Database busy",
+        f"the database is busy: this write waited {waited} ms for the lock another write held "
+        "and gave up; nothing was changed, retry",
+        headers={"Retry-After": "1"},
+    )
+
+
 def uri_bytes(environ: dict[str, Any]) -> int:
     """The length of the request target: its path (as WSGI decoded it) and query string."""
     path = environ.get("PATH_INFO", "").encode("latin-1", "replace")
@@ -114,6 +127,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DATABASE_DOWN[0])
     @app.errorhandler(DATABASE_DOWN[1])
     def _database_down(exc: Exception) -> Response:
+        if lock_timed_out(exc):
+            log.warning("database busy: a write gave up waiting for its lock: %s", exc)
+            app.extensions["tracker.lock_timeouts"].inc()
+            return database_busy()
         log.warning("database unavailable: %s", str(exc).strip())
         return database_down()
 

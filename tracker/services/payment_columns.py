@@ -62,14 +62,23 @@ def import_counts(
 ) -> int:
     """Fold and write a counts file a record batch at a time; returns its rows. Raises
     NotCanonical (after writing some batches: run it inside a savepoint) if the file is not
-    canonical throughout."""
+    canonical throughout. Progress is told as each batch is written, not as Arrow reads
+    ahead (it reads the blocks of a file well before it parses them)."""
     rows = 0
-    for batch in _batches(stream, header, progress):
+    counted = _Counted(stream)
+    told = 0
+    for batch in _batches(counted, header):
         folded = fold_columns(
             {name: batch.column(name) for name in header}, zone=zone, blank_amount=True
         )
         write(folded.buckets)
         rows += folded.rows
+        if progress is not None:  # a batch is a block of the file: BLOCK_BYTES, or the rest
+            step = min(BLOCK_BYTES, counted.read_bytes - told)
+            progress(step)
+            told += step
+    if progress is not None and counted.read_bytes > told:
+        progress(counted.read_bytes - told)
     return rows
 
 
@@ -100,12 +109,10 @@ def fold_objects(rows: list[Any], *, zone: ZoneInfo) -> Folded:
     return fold_columns(columns, zone=zone)
 
 
-def _batches(
-    stream: BinaryIO, header: list[str], progress: Callable[[int], None] | None
-) -> Iterator[pa.RecordBatch]:
+def _batches(stream: _Counted, header: list[str]) -> Iterator[pa.RecordBatch]:
     try:
         reader = pa_csv.open_csv(
-            _Counted(stream, progress),
+            stream,
             read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
             convert_options=pa_csv.ConvertOptions(
                 column_types={name: pa.string() for name in header}, strings_can_be_null=False
@@ -119,15 +126,14 @@ def _batches(
 
 
 class _Counted:
-    """A binary stream that reports the bytes read from it."""
+    """A binary stream that counts the bytes read from it."""
 
-    def __init__(self, stream: BinaryIO, progress: Callable[[int], None] | None) -> None:
-        self.stream, self.progress, self.closed = stream, progress, False
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream, self.read_bytes, self.closed = stream, 0, False
 
     def read(self, size: int = -1) -> bytes:
         data = self.stream.read(size)
-        if self.progress is not None and data:
-            self.progress(len(data))
+        self.read_bytes += len(data)
         return data
 
     def readable(self) -> bool:
