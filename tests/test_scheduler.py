@@ -94,3 +94,14 @@ def test_the_weekly_export_job_exports_last_week(app, db, tmp_path):
     export = job_table(app.extensions["tracker.settings"])[2]
     assert run_job(app, export) == "succeeded"
     assert list((tmp_path / "exports" / "weekly").glob("*.zh.md"))
+
+
+def test_a_scheduler_that_skips_a_tick_says_it_skipped(app, db, caplog):
+    rollup = next(
+        job for job in job_table(app.extensions["tracker.settings"]) if job.id == "rollup"
+    )
+    caplog.set_level("INFO", logger="tracker.scheduler")
+    run_job(app, rollup)
+    run_job(app, rollup)  # a second scheduler, the same tick
+    said = [r.getMessage() for r in caplog.records if r.name == "tracker.scheduler"]
+    assert "ran and succeeded" in said[0] and "skipped: another process" in said[1]

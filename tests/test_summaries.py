@@ -140,7 +140,7 @@ def test_markdown_has_a_row_per_service_and_per_channel(db, settings, july):
     assert text.startswith(
         "## 【月度运行数据】\n\n统计周期：2024-07-01 至 2024-07-31（Asia/Shanghai）"
     )
-    assert "| gateway | 99.986% | 99.990% | 6 min | 4.5 min | 134.408% |" in text
+    assert "| gateway | 99.986% | 99.990% | 6分钟 | 4.5分钟 | 134.408% |" in text
     assert (
         "| icbc | 99.500% | 无数据 | 无数据 |" in text and "事故数AB级0次，C级0.5次，D级2次" in text
     )
@@ -161,9 +161,9 @@ def test_json_carries_raw_values_beside_the_display(db, settings, july):
     assert body["incidents"]["D"]["time_to_mitigate"] == {
         "count": 2,
         "p50_seconds": 60,
-        "p50_display": "1 min",
+        "p50_display": "1分钟",
         "p90_seconds": 1200,
-        "p90_display": "20 min",
+        "p90_display": "20分钟",
     }
 
 
@@ -174,13 +174,13 @@ def test_an_empty_month_says_no_data(db, settings, gateway):
 
 
 def test_durations_print_in_minutes_to_one_decimal():
-    assert [minutes(750), minutes(60), minutes(0), minutes(100)] == [
+    assert [minutes(750, "en"), minutes(60, "en"), minutes(0, "en"), minutes(100, "en")] == [
         "12.5 min",
         "1 min",
         "0 min",
         "1.7 min",
     ]
-    assert minutes(None, "en") == "no data"
+    assert (minutes(750), minutes(None, "en")) == ("12.5分钟", "no data")
 
 
 def test_months_and_years_parse_as_the_team_writes_them():

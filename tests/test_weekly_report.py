@@ -297,3 +297,50 @@ def test_the_current_week_is_not_frozen(app, api, gateway):
 def test_a_service_body_is_not_needed_for_an_empty_week(api):
     api.post("/services", service_body("ledger"))
     assert _report(api, "2024-W30").status_code == 200
+
+
+def _story_week(api):
+    """A graded event whose summary tells the story, with its record, and one without."""
+    api.post(
+        "/incidents",
+        incident_body(
+            title="卡类型试算准确率未达到预先设定的标准，清结算POS自动结算未执行",
+            summary="10：05执行手工结算后恢复。\n原因：银商未下发对账文件",
+            grade="C",
+            postmortem_url="https://wiki.example/postmortems/2024-07-23",
+        ),
+    )
+    _event(api, "2024-07-23T10:42:00+08:00", "M6V机房出口带宽被打满")
+
+
+def test_detail_summary_continues_each_line_with_its_summary_and_record_link(api, gateway):
+    _story_week(api)
+    text = _report(api, "2024-W30", detail="summary").get_data(as_text=True)
+    assert (
+        "- 2024-07-23 10:04    卡类型试算准确率未达到预先设定的标准，清结算POS自动结算未执行（C级）"
+        "，10：05执行手工结算后恢复。 原因：银商未下发对账文件"
+        "，详细记录：https://wiki.example/postmortems/2024-07-23\n"
+    ) in text
+    assert "- 2024-07-23 10:42    M6V机房出口带宽被打满\n" in text
+
+
+def test_detail_in_english_names_the_record(api, gateway):
+    _story_week(api)
+    text = _report(api, "2024-W30", detail="summary", lang="en").get_data(as_text=True)
+    assert "; Record: https://wiki.example/postmortems/2024-07-23\n" in text
+
+
+@pytest.mark.parametrize("settings_overrides", [{"report": {"event_detail": "summary"}}])
+def test_the_event_detail_setting_is_the_default_and_a_request_may_ask_otherwise(api, gateway):
+    _story_week(api)
+    detailed = _report(api, "2024-W30").get_data(as_text=True)
+    titles = _report(api, "2024-W30", detail="title").get_data(as_text=True)
+    assert "，10：05执行手工结算后恢复" in detailed and "10：05" not in titles
+
+
+def test_a_regrade_is_restated_in_chinese_words(app, api, week_30):
+    _export(app)
+    noise = api.get("/incidents", q="GPT3.5").get_json()["items"][0]
+    api.patch(f"/incidents/{noise['id']}", {"grade": "D"})
+    text = _report(api, "2024-W30").get_data(as_text=True)
+    assert f"- 更正：D级 0 → 1；事故{noise['id']}重新定级 不定级 → D级\n" in text

@@ -7,9 +7,11 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tracker import api, db, metrics, ui
 from tracker.api.routing import RowId
@@ -28,9 +30,15 @@ def create_app(
         SECRET_KEY=secret_key(settings),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.auth.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.auth.session_hours),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
+    if settings.server.trusted_proxy_hops:
+        # the client's address from X-Forwarded-For, through exactly this many proxies
+        hops = settings.server.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
     app.extensions["tracker.settings"] = settings
     app.extensions["tracker.grading"] = settings.grading.rules()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from tracker.core.display import percent
-from tracker.core.trend import Lang, Trend
+from tracker.core.texts import Lang, text
+from tracker.core.trend import Trend
 
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 12, 7, 100  # 1200 × 700 px
 # Families that cover Chinese, most wanted first; Debian's fonts-noto-cjk provides the first.
@@ -34,23 +35,6 @@ OBJECTIVE_COLOR = "#b22222"
 AVAILABILITY_COLOR = "#1f5fa8"
 RATE_COLORS = ("#2a9d8f", "#e76f51", "#7b5ea7", "#c49a00", "#577590", "#d1495b")
 RATE_COLUMNS = 3  # success-rate panels per row
-
-TEXT: dict[Lang, dict[str, str]] = {
-    "zh": {
-        "title": "系统可用性与支付成功率（按 ISO 周）：{first} 至 {last}",
-        "availability": "系统可用性（全部服务，当周）",
-        "availability_line": "可用性",
-        "objective": "目标 {value}",
-        "no_data": "无数据",
-    },
-    "en": {
-        "title": "Availability and payment success rates by ISO week: {first} to {last}",
-        "availability": "Availability (all services, each week)",
-        "availability_line": "Availability",
-        "objective": "Objective {value}",
-        "no_data": "no data",
-    },
-}
 
 
 @functools.cache
@@ -76,13 +60,16 @@ def trend_png(trend: Trend, *, lang: Lang = "zh") -> bytes:
     from matplotlib.font_manager import FontProperties
 
     lang = chart_language(lang)
-    text = TEXT[lang]
+
+    def t(key: str) -> str:
+        return text(key, lang)
+
     family = [f for f in (cjk_family() if lang == "zh" else None, LATIN_FAMILY) if f]
     font = {"fontfamily": family}
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     figure.suptitle(
-        text["title"].format(first=trend.first_week, last=trend.last_week),
+        t("chart.title").format(first=trend.first_week, last=trend.last_week),
         fontsize=14,
         fontweight="bold",
         **font,
@@ -103,7 +90,7 @@ def trend_png(trend: Trend, *, lang: Lang = "zh") -> bytes:
         marker="o",
         color=AVAILABILITY_COLOR,
         clip_on=False,
-        label=f"{text['availability_line']}  {last}: {percent(availability[-1], lang=lang)}",
+        label=f"{t('chart.availability_line')}  {last}: {percent(availability[-1], lang=lang)}",
     )
     reference = [] if trend.objective is None else [trend.objective]
     if trend.objective is not None:
@@ -112,10 +99,10 @@ def trend_png(trend: Trend, *, lang: Lang = "zh") -> bytes:
             color=OBJECTIVE_COLOR,
             linestyle="--",
             linewidth=1,
-            label=text["objective"].format(value=percent(trend.objective, lang=lang, places=2)),
+            label=t("chart.objective").format(value=percent(trend.objective, lang=lang, places=2)),
         )
-    _style(top, [*availability, *reference], text["no_data"], font)
-    top.set_title(text["availability"], loc="left", fontsize=12, **font)
+    _style(top, [*availability, *reference], t("no_data"), font)
+    top.set_title(t("chart.availability"), loc="left", fontsize=12, **font)
     top.legend(
         loc="lower right",
         bbox_to_anchor=(1.0, 1.0),
@@ -136,7 +123,7 @@ def trend_png(trend: Trend, *, lang: Lang = "zh") -> bytes:
             color=RATE_COLORS[at % len(RATE_COLORS)],
             clip_on=False,
         )
-        _style(axes, series, text["no_data"], font)
+        _style(axes, series, t("no_data"), font)
         axes.set_title(trend.label(rate, lang), loc="left", fontsize=10, **font)
         axes.set_title(f"{last}: {percent(series[-1], lang=lang)}", loc="right", fontsize=9, **font)
         axes.tick_params(axis="x", labelsize=8)

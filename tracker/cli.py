@@ -6,10 +6,12 @@ import getpass
 import json
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask
@@ -17,7 +19,16 @@ from pydantic import BaseModel, ValidationError
 
 from tracker.api.routing import to_json
 from tracker.clock import utcnow
-from tracker.core.vocabulary import GRADES, ROLES, STATUSES
+from tracker.core.readable import SHARE_WORDS
+from tracker.core.texts import LANGS
+from tracker.core.vocabulary import (
+    DETECTION_SOURCES,
+    GRADES,
+    REGULATORY_LEVELS,
+    ROLES,
+    ROOT_CAUSES,
+    STATUSES,
+)
 from tracker.db import DATABASE_DOWN, database, lock_timed_out, wait_until_up
 from tracker.errors import FieldError, TrackerError
 from tracker.schemas import validation_errors
@@ -27,11 +38,28 @@ EXIT_INVALID = 2
 EXIT_FAILED = 1
 
 
-def _fail(message: str, errors: list[FieldError] = (), code: int = EXIT_FAILED) -> None:
-    click.echo(f"error: {message}", err=True)
+def _fail(message: str, errors: Sequence[FieldError] = (), code: int = EXIT_FAILED) -> None:
+    """Say what went wrong, each thing once (a field's error by its field, times in the
+    configured zone), and exit with `code`. A message that says more than its first field
+    error (an import names its file and line) is said first, in place of that error."""
+    zone = _zone() if errors else None
+    told = not errors or (
+        errors[0].message in message and not message.startswith(f"{errors[0].field}: ")
+    )
+    if told:
+        click.echo(f"error: {message}", err=True)
+        errors = errors[1:]
     for error in errors:
-        click.echo(f"  {error.field}: {error.message}", err=True)
+        click.echo(f"error: {error.field}: {error.say('en', zone)}", err=True)
     sys.exit(code)
+
+
+def _zone() -> ZoneInfo | None:
+    """The configured zone, for times in messages; None when the settings do not load."""
+    try:
+        return load_settings().zone
+    except SettingsError:
+        return None
 
 
 @contextmanager
@@ -149,7 +177,6 @@ def tokens() -> None:
 )
 def tokens_create(name: str, role: str, days: int | None) -> None:
     """Create a token and print it (only once; it is stored hashed)."""
-    from datetime import timedelta
 
     from tracker.services.tokens import create_token
 
@@ -197,6 +224,13 @@ def users() -> None:
     """Web UI users."""
 
 
+def _password() -> str:
+    """A password asked for twice at a terminal, or read from standard input."""
+    if sys.stdin.isatty():
+        return click.prompt("password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\n")
+
+
 @users.command("create")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(ROLES))
@@ -204,13 +238,73 @@ def users_create(name: str, role: str) -> None:
     """Create a user; the password is asked for twice (or read from standard input)."""
     from tracker.services.users import create_user
 
-    if sys.stdin.isatty():
-        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\n")
+    password = _password()
     with _app():
         create_user(name, role, password, actor=_actor(), now=utcnow())
     click.echo(f"user {name} ({role}) created")
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every user: name, role, and since when disabled (local time)."""
+    from tracker.services.users import list_users
+
+    with _app() as app:
+        zone = app.extensions["tracker.settings"].zone
+        for user in list_users():
+            state = (
+                f"disabled {user.disabled_at.astimezone(zone):%Y-%m-%d %H:%M}"
+                if user.disabled_at
+                else "active"
+            )
+            click.echo(f"{user.name:<24}  {user.role:<9}  {state}")
+
+
+@users.command("disable")
+@click.argument("name")
+def users_disable(name: str) -> None:
+    """Disable a user: they cannot sign in, and every session of theirs ends now."""
+    from tracker.services.users import disable_user
+
+    with _app():
+        disable_user(name, actor=_actor(), now=utcnow())
+    click.echo(f"user {name} disabled")
+
+
+@users.command("set-role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(ROLES))
+def users_set_role(name: str, role: str) -> None:
+    """Give a user another role (their sessions end: they sign in again with it)."""
+    from tracker.services.users import set_role
+
+    with _app():
+        set_role(name, role, actor=_actor(), now=utcnow())
+    click.echo(f"user {name} is now {role}")
+
+
+@users.command("reset-password")
+@click.argument("name")
+def users_reset_password(name: str) -> None:
+    """Set a user's password (asked for twice, or read from standard input); their sessions
+    end."""
+    from tracker.services.users import reset_password
+
+    password = _password()
+    with _app():
+        reset_password(name, password, actor=_actor(), now=utcnow())
+    click.echo(f"password of {name} reset")
+
+
+@users.command("unlock")
+@click.argument("name")
+def users_unlock(name: str) -> None:
+    """Clear a name's failed sign-ins, so a person locked out may try again at once."""
+    from tracker.services.users import unlock
+
+    with _app():
+        cleared = unlock(name, actor=_actor(), now=utcnow())
+    click.echo(f"{name}: {cleared} failed sign-ins cleared")
 
 
 # ---- incidents -------------------------------------------------------------------------------
@@ -234,22 +328,109 @@ def _read_json_file(path: str) -> dict[str, Any]:
     return data
 
 
-@incidents.command("add")
-@click.option("--title", help="What happened")
-@click.option("--service", "services", multiple=True, help="Affected service key (repeatable)")
-@click.option("--detected-at", help="ISO 8601 with offset, e.g. 2024-07-23T10:04:00+08:00")
-@click.option("--impact-started-at", help="Defaults to --detected-at")
-@click.option("--mitigated-at")
-@click.option("--resolved-at")
-@click.option("--status", type=click.Choice(STATUSES))
-@click.option("--grade", type=click.Choice(GRADES))
-@click.option("--grade-reason")
-@click.option("--impact-ratio", type=float)
-@click.option("--summary")
-@click.option("--location")
-@click.option(
-    "--no-availability-impact", is_flag=True, help="Logged, but does not count toward availability"
+def _responsibility(text: str) -> dict[str, Any]:
+    """`payments=0.5`, `银商=0.5:external` or `银商=同责:external` as a responsibility entry."""
+    party, _, rest = text.rpartition("=")
+    share, _, side = rest.partition(":")
+    if not party or side not in ("", "internal", "external"):
+        _fail(
+            f"--responsibility {text!r}: write party=share[:external], e.g. 银商=0.5:external",
+            code=EXIT_INVALID,
+        )
+    return {"party": party, "share": SHARE_WORDS.get(share, share), "internal": side != "external"}
+
+
+# Every writable field as an option, for `incidents add` and `incidents update`.
+INCIDENT_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (("--title",), {"help": "What happened"}),
+    (("--summary",), {"help": "The story, as the weekly review tells it"}),
+    (("--service", "services"), {"multiple": True, "help": "Affected service key (repeatable)"}),
+    (("--status",), {"type": click.Choice(STATUSES)}),
+    (("--grade",), {"type": click.Choice(GRADES)}),
+    (("--grade-reason",), {"help": "Why, when the grade is below the suggestion"}),
+    (("--impact-started-at",), {"help": "Defaults to --detected-at"}),
+    (("--detected-at",), {"help": "ISO 8601 with an offset, e.g. 2024-07-23T10:04:00+08:00"}),
+    (("--acknowledged-at",), {}),
+    (("--mitigated-at",), {"help": "Customer impact ended"}),
+    (("--resolved-at",), {}),
+    (("--impact-ratio",), {"type": float, "help": "Share of traffic or function impaired, 0-1"}),
+    (
+        ("--responsibility",),
+        {
+            "multiple": True,
+            "metavar": "PARTY=SHARE[:external]",
+            "help": "A responsible party (repeatable); share 0-1 or 全责/主责/同责/次责/无责",
+        },
+    ),
+    (("--root-cause",), {"type": click.Choice(ROOT_CAUSES)}),
+    (("--detection-source",), {"type": click.Choice(DETECTION_SOURCES)}),
+    (("--location",), {"help": "Data centre or region"}),
+    (("--affected-transactions",), {"type": click.IntRange(min=0)}),
+    (("--affected-amount",), {"help": "CNY as a decimal, e.g. 1234.50"}),
+    (("--fund-loss",), {"help": "CNY as a decimal"}),
+    (("--regulatory-level",), {"type": click.Choice(REGULATORY_LEVELS)}),
+    (("--postmortem-url",), {"help": "The record's link in the weekly review"}),
 )
+NULLABLE_OPTIONS = frozenset(
+    {
+        "grade",
+        "impact_started_at",
+        "acknowledged_at",
+        "mitigated_at",
+        "resolved_at",
+        "affected_transactions",
+        "affected_amount",
+        "fund_loss",
+        "postmortem_url",
+    }
+)
+
+
+def _incident_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for names, options in reversed(INCIDENT_OPTIONS):
+        command = click.option(*names, **options)(command)
+    return click.option(
+        "--no-availability-impact",
+        is_flag=True,
+        default=None,
+        help="Logged, but does not count toward availability",
+    )(
+        click.option(
+            "--counts-toward-availability",
+            "counts",
+            type=click.BOOL,
+            help="true or false (default true)",
+        )(command)
+    )
+
+
+def _incident_fields(options: dict[str, Any]) -> dict[str, Any]:
+    """The options given, as the API's fields; an empty value clears a field that may be
+    empty (`--mitigated-at ''`)."""
+    data: dict[str, Any] = {}
+    for name, value in options.items():
+        if value is None or value == ():
+            continue
+        if name == "services":
+            data["services"] = list(value)
+        elif name == "responsibility":
+            data["responsibility"] = [_responsibility(entry) for entry in value]
+        elif value == "" and name in NULLABLE_OPTIONS:
+            data[name] = None
+        else:
+            data[name] = value
+    return data
+
+
+def _availability_flag(data: dict[str, Any], counts: bool | None, no_impact: bool | None) -> None:
+    if no_impact:
+        data["counts_toward_availability"] = False
+    elif counts is not None:
+        data["counts_toward_availability"] = counts
+
+
+@incidents.command("add")
+@_incident_options
 @click.option(
     "--from-json",
     "from_json",
@@ -260,20 +441,17 @@ def _read_json_file(path: str) -> dict[str, Any]:
 def incidents_add(
     from_json: str | None,
     as_json: bool,
-    no_availability_impact: bool,
-    services: tuple[str, ...],
+    counts: bool | None,
+    no_availability_impact: bool | None,
     **options: Any,
 ) -> None:
-    """Log an incident."""
+    """Log an incident with any of its fields."""
     from tracker.schemas import IncidentCreate
     from tracker.services.incidents import create_incident
 
     data = _read_json_file(from_json) if from_json else {}
-    data.update({k: v for k, v in options.items() if v is not None})
-    if services:
-        data["services"] = list(services)
-    if no_availability_impact:
-        data["counts_toward_availability"] = False
+    data.update(_incident_fields(options))
+    _availability_flag(data, counts, no_availability_impact)
     body = _validate(IncidentCreate, data, "incident")
     with _app() as app:
         rules = app.extensions["tracker.grading"]
@@ -287,9 +465,65 @@ def incidents_add(
         )
 
 
+@incidents.command("update")
+@click.argument("incident_id", type=click.IntRange(min=1))
+@_incident_options
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON")
+def incidents_update(
+    incident_id: int,
+    as_json: bool,
+    counts: bool | None,
+    no_availability_impact: bool | None,
+    **options: Any,
+) -> None:
+    """Change the fields given; the others keep their values (every rule is checked again)."""
+    from tracker.schemas import IncidentPatch
+
+    data = _incident_fields(options)
+    _availability_flag(data, counts, no_availability_impact)
+    if not data:
+        _fail("give at least one field to change, e.g. --location M6V", code=EXIT_INVALID)
+    _patched(incident_id, _validate(IncidentPatch, data, "change"), as_json)
+
+
+@incidents.command("resolve")
+@click.argument("incident_id", type=click.IntRange(min=1))
+@click.option("--at", help="When it was resolved (ISO 8601 with an offset); default now")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON")
+def incidents_resolve(incident_id: int, at: str | None, as_json: bool) -> None:
+    """Mark an incident resolved, now or --at a time."""
+    from tracker.schemas import IncidentPatch
+
+    data = {"status": "resolved", "resolved_at": at or utcnow().isoformat()}
+    _patched(incident_id, _validate(IncidentPatch, data, "change"), as_json)
+
+
+def _patched(incident_id: int, patch: Any, as_json: bool) -> None:
+    from tracker.services.incidents import update_incident
+
+    with _app() as app:
+        rules = app.extensions["tracker.grading"]
+        incident = update_incident(incident_id, patch, actor=_actor(), rules=rules, now=utcnow())
+    if as_json:
+        _print_json(incident)
+    else:
+        click.echo(f"incident {incident.id}: {incident.status}, grade {incident.grade or '-'}")
+
+
+def _filter_time(name: str, value: str | None, zone: ZoneInfo) -> str | None:
+    """A list filter's time: ISO 8601 with an offset, or a date (local midnight)."""
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return value  # a time: validated (and named) with the filters
+    return datetime.combine(day, datetime.min.time(), tzinfo=zone).isoformat()
+
+
 @incidents.command("list")
-@click.option("--since")
-@click.option("--until")
+@click.option("--since", help="From this time (with an offset) or date (local midnight)")
+@click.option("--until", help="Before this time or date")
 @click.option("--grade", type=click.Choice(("A", "B", "C", "D", "AB", "none", "ungraded")))
 @click.option("--service")
 @click.option("--status", type=click.Choice(STATUSES))
@@ -301,10 +535,12 @@ def incidents_list(as_json: bool, **filters: Any) -> None:
     from tracker.schemas import IncidentQuery
     from tracker.services.incidents import list_incidents
 
+    zone = _zone() or ZoneInfo("UTC")
+    for name in ("since", "until"):
+        filters[name] = _filter_time(name, filters[name], zone)
     query = _validate(IncidentQuery, {k: v for k, v in filters.items() if v is not None}, "filter")
     with _app() as app:
         page = list_incidents(query, rules=app.extensions["tracker.grading"], now=utcnow())
-        zone = app.extensions["tracker.settings"].zone
     if as_json:
         _print_json(page)
         return
@@ -313,7 +549,7 @@ def incidents_list(as_json: bool, **filters: Any) -> None:
         when = item.detected_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         click.echo(
             f"{item.id:>6}  {when}  {grade:<4}  {item.status:<9}  "
-            f"{','.join(item.services):<24}  {item.title}"
+            f"{','.join(item.services):<24}  {_printable(item.title)}"
         )
     if page.next_cursor:
         click.echo("(more: narrow the filters or raise --limit, up to 200)", err=True)
@@ -323,7 +559,8 @@ def incidents_list(as_json: bool, **filters: Any) -> None:
 @click.argument("incident_id", type=int)
 @click.option("--json", "as_json", is_flag=True)
 def incidents_show(incident_id: int, as_json: bool) -> None:
-    """Show one incident with its timeline."""
+    """Show one incident with its timeline: local times, values as a person reads them."""
+    from tracker.core.readable import label, value_text
     from tracker.services.incidents import get_incident, list_timeline
 
     with _app() as app:
@@ -333,10 +570,23 @@ def incidents_show(incident_id: int, as_json: bool) -> None:
     if as_json:
         _print_json({**to_json(incident), "timeline": to_json(timeline)["items"]})
         return
-    for name, value in to_json(incident).items():
-        click.echo(f"{name:>27}: {value}")
+    record = to_json(incident)
+    width = max(len(label(name, "en")) for name in record)
+    for name, value in record.items():
+        shown = value_text(name, value, "en", zone)
+        click.echo(f"{label(name, 'en'):>{width}}: {_printable(shown)}")
     for entry in timeline:
-        click.echo(f"  {entry.at.astimezone(zone):%Y-%m-%d %H:%M}  {entry.author}: {entry.text}")
+        when = entry.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(f"  {when}  {_printable(entry.author)}: {_printable(entry.text)}")
+
+
+def _printable(value: str) -> str:
+    """Text for a terminal: control characters (an escape sequence could clear the screen or
+    write the clipboard) shown as their code, never sent."""
+    return "".join(
+        c if c in "\n\t" or (ord(c) >= 32 and not 127 <= ord(c) < 160) else f"\\x{ord(c):02x}"
+        for c in value
+    )
 
 
 # ---- payments --------------------------------------------------------------------------------
@@ -437,67 +687,87 @@ def report() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(("md", "json", "csv")), default="md", show_default=True
 )
-@click.option("--lang", type=click.Choice(("zh", "en")), default="zh", show_default=True)
+@click.option("--lang", type=click.Choice(LANGS), default="zh", show_default=True)
+@click.option(
+    "--detail",
+    type=click.Choice(("title", "summary")),
+    help="After each event: its title, or its summary and record link too "
+    "(default: report.event_detail)",
+)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to a file")
 @click.option(
     "--export",
     is_flag=True,
     help="Write md (zh, en) and json to the export folder; freezes a finished week",
 )
-def report_weekly(week: str | None, fmt: str, lang: str, out: str | None, export: bool) -> None:
+def report_weekly(
+    week: str | None, fmt: str, lang: str, detail: str | None, out: str | None, export: bool
+) -> None:
     """Print (or write) the weekly review in the team's own format."""
-    from datetime import timedelta
-
-    from tracker.core.weekly import as_csv, as_json, markdown, week_name
+    from tracker.core.render import render
+    from tracker.core.weekly import last_week, parse_week
     from tracker.services.reports import export_weekly, weekly_review
 
+    if week is not None:
+        _parsed("--week", parse_week, week)
     now = utcnow()
     with _app() as app:
         settings = app.extensions["tracker.settings"]
-        week = week or week_name(now - timedelta(days=7), settings.zone)
+        week = week or last_week(now, settings.zone)
         if export:
             for path in export_weekly(week, now=now, settings=settings, actor=_actor()):
                 click.echo(str(path))
             return
         review = weekly_review(week, now=now, settings=settings)
-    report, notes = review.report, review.notes(lang)
-    if fmt == "json":
-        data = as_json(report, lang, notes, review.frozen_at)
-        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    else:
-        text = (markdown if fmt == "md" else as_csv)(report, lang, notes)
+    rendered = render(review, fmt, lang, detail or settings.report.event_detail)
+    _written(rendered.body, out, f"{review.report.week} written to {out}")
+
+
+def _parsed(option: str, parse: Callable[[str], Any], value: str) -> Any:
+    """A value through its parser; a bad one exits 2 naming the option."""
+    try:
+        return parse(value)
+    except ValueError as exc:
+        _fail(f"{option}: {exc}", code=EXIT_INVALID)
+
+
+def _written(text: str, out: str | None, said: str) -> None:
     if out:
         Path(out).write_text(text, encoding="utf-8")
-        click.echo(f"{report.week} written to {out}", err=True)
+        click.echo(said, err=True)
     else:
         click.echo(text, nl=False)
 
 
-def _summary_command(kind: str) -> None:
-    """`tracker report monthly|yearly`: the same figures as the API's summaries."""
+SUMMARIES = {
+    "monthly": ("month", "2024-07", "a calendar month"),
+    "yearly": ("year", "2024", "a calendar year"),
+}
 
-    @report.command(kind)
-    @click.option("--period", required=True, help="2024-07 for a month, 2024 for a year")
+
+def _summary_command(kind: str) -> None:
+    """`tracker report monthly` and `tracker report yearly`: the API's summaries."""
+    unit, example, what = SUMMARIES[kind]
+
+    @report.command(kind, help=f"Print the summary of {what}: availability and error budget per "
+                    "service, incident counts and time to mitigate per grade, success rates "
+                    "per channel.")  # fmt: skip
+    @click.option("--period", required=True, metavar=unit.upper(), help=f"The {unit}: {example}")
     @click.option(
         "--format", "fmt", type=click.Choice(("md", "json")), default="md", show_default=True
     )
-    @click.option("--lang", type=click.Choice(("zh", "en")), default="zh", show_default=True)
-    def command(period: str, fmt: str, lang: str) -> None:
-        from tracker.core.summary import summary_json, summary_markdown
+    @click.option("--lang", type=click.Choice(LANGS), default="zh", show_default=True)
+    @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to a file")
+    def command(period: str, fmt: str, lang: str, out: str | None) -> None:
+        from tracker.core.render import render
+        from tracker.core.summary import parse_month, parse_year
         from tracker.services import summaries
 
+        _parsed("--period", parse_month if kind == "monthly" else parse_year, period)
         build = summaries.monthly_summary if kind == "monthly" else summaries.yearly_summary
         with _app() as app:
             summary = build(period, now=utcnow(), settings=app.extensions["tracker.settings"])
-        if fmt == "json":
-            click.echo(json.dumps(summary_json(summary, lang), ensure_ascii=False, indent=2))
-        else:
-            click.echo(summary_markdown(summary, lang), nl=False)
-
-    command.__doc__ = (
-        f"Print the {kind} summary: availability per service, budgets, counts, "
-        "time to mitigate, success rates per channel."
-    )
+        _written(render(summary, fmt, lang).body, out, f"{period} written to {out}")
 
 
 _summary_command("monthly")

@@ -163,11 +163,15 @@ class Incident(BaseModel):
         return query.where((cls.detected_at < at) | ((cls.detected_at == at) & (cls.id < id)))
 
     @classmethod
+    def unresolved(cls) -> peewee.ModelSelect:
+        """Records not resolved yet: open or mitigated."""
+        return cls.select().where(cls.status.in_(("open", "mitigated")))
+
+    @classmethod
     def open_by_grade(cls) -> dict[str, int]:
         """Incidents not resolved yet (open or mitigated) per grade; `ungraded` for none yet."""
         counts = dict.fromkeys((*INCIDENT_GRADES, "none", "ungraded"), 0)
-        unresolved = cls.status.in_(("open", "mitigated"))
-        query = cls.select(cls.grade, peewee.fn.COUNT(cls.id)).where(unresolved)
+        query = cls.unresolved().select(cls.grade, peewee.fn.COUNT(cls.id))
         for grade, n in query.group_by(cls.grade).tuples():
             counts[grade or "ungraded"] = n
         return counts
@@ -247,6 +251,8 @@ class MaintenanceWindow(BaseModel):
     announced_at = UTCDateTimeField()
     created_at = UTCDateTimeField()
     created_by = peewee.CharField(max_length=200)
+    cancelled_at = UTCDateTimeField(null=True)
+    cancelled_by = peewee.CharField(max_length=200, null=True)
 
     @classmethod
     def overlapping(cls, since: datetime | None, until: datetime | None) -> peewee.ModelSelect:
@@ -336,14 +342,28 @@ def _series_totals(
     return {o: int(n) for o, n in zip(OUTCOMES, sums, strict=True) if n is not None}
 
 
-class User(BaseModel):
-    """A person who signs in to the web UI; the password is kept only as an argon2 hash."""
+class NeverReusedId(peewee.AutoField):
+    """A row id no later row gets again, even after the newest row is deleted: SQLite's
+    AUTOINCREMENT (PostgreSQL's sequences never go back anyway)."""
 
+    def ddl(self, ctx: Any) -> Any:
+        nodes = super().ddl(ctx)
+        if is_postgres(self.model._meta.database):
+            return nodes
+        return peewee.NodeList((nodes, peewee.SQL("AUTOINCREMENT")))
+
+
+class User(BaseModel):
+    """A person who signs in to the web UI; the password is kept only as an argon2 hash.
+    `session_key` is in every session cookie of theirs: a new one ends them all."""
+
+    id = NeverReusedId()
     name = peewee.CharField(max_length=64, unique=True)
     role = peewee.CharField(max_length=16)
     password_hash = peewee.CharField(max_length=200)
     created_at = UTCDateTimeField()
     disabled_at = UTCDateTimeField(null=True)
+    session_key = peewee.CharField(max_length=64, default="")
 
     class Meta:
         table_name = "app_user"  # "user" is reserved in PostgreSQL
@@ -354,25 +374,43 @@ class User(BaseModel):
 
 
 class LoginAttempt(BaseModel):
-    """Sign-in attempts, kept a while to slow down password guessing across workers."""
+    """Sign-in attempts, kept a while to slow down password guessing across workers. An
+    attempt is written as failed before its password is checked and marked succeeded after,
+    so concurrent guesses count before any of them is checked; `cleared` by an unlock."""
 
     name = peewee.CharField(max_length=64, index=True)
     address = peewee.CharField(max_length=64, index=True)
     at = UTCDateTimeField(index=True)
     succeeded = peewee.BooleanField()
+    cleared = peewee.BooleanField(default=False)
 
     @classmethod
-    def failures_since(cls, moment: datetime, *, name: str, address: str) -> int:
-        """Failed attempts since `moment` for this name or from this address."""
-        return (
-            cls.select()
-            .where(
-                (cls.at >= moment)
-                & ~cls.succeeded
-                & ((cls.name == name) | (cls.address == address))
-            )
-            .count()
+    def failures_of_name(cls, name: str, since: datetime) -> int:
+        """Failed attempts at this name since `since` and since its last success."""
+        success = (
+            cls.select(cls.at)
+            .where((cls.name == name) & cls.succeeded)
+            .order_by(cls.at.desc())
+            .first()
         )
+        after = cls.at >= since
+        if success is not None and success.at >= since:
+            after = cls.at > success.at
+        return cls._failures((cls.name == name) & after)
+
+    @classmethod
+    def failures_from(cls, address: str, since: datetime) -> int:
+        """Failed attempts from this address since `since`, at any name."""
+        return cls._failures((cls.address == address) & (cls.at >= since))
+
+    @classmethod
+    def _failures(cls, where: peewee.Expression) -> int:
+        return cls.select().where(where & ~cls.succeeded & ~cls.cleared).count()
+
+    @classmethod
+    def clear(cls, name: str) -> int:
+        """Forgive the failures at this name (an admin's unlock)."""
+        return cls.update(cleared=True).where((cls.name == name) & ~cls.succeeded).execute()
 
 
 @_outcome_columns(stored_as_given=True)

@@ -27,6 +27,11 @@ from tracker.settings import Settings
 
 log = logging.getLogger(__name__)
 GRID = datetime(2000, 1, 1, tzinfo=UTC)  # interval ticks fall on multiples from here
+OUTCOMES = {
+    "succeeded": "ran and succeeded",
+    "failed": "ran and failed (recorded; the next tick runs again)",
+    "skipped": "skipped: another process has run this tick",
+}
 
 
 @dataclass(frozen=True)
@@ -97,9 +102,11 @@ def run_job(app: Flask, job: Job, unrecorded: jobs.Unrecorded | None = None) -> 
         with app.app_context(), database.connection_context():
             if unrecorded:
                 unrecorded.record(runner=runner_name(), clock=utcnow)
-            return jobs.run_once(
+            outcome = jobs.run_once(
                 job.id, tick, lambda: job.work(now, settings), runner=runner_name(), clock=utcnow
             )
+        log.info("job %s at tick %s: %s", job.id, tick.isoformat(), OUTCOMES[outcome])
+        return outcome
     except DATABASE_DOWN as exc:
         error = f"{type(exc).__name__}: {str(exc).strip()}"
         log.warning("job %s at tick %s: the database does not answer: %s", job.id, tick, error)
@@ -127,6 +134,9 @@ def build(app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler) 
             replace_existing=True,
         )
     scheduler.add_listener(_on_error, EVENT_JOB_ERROR)
+    # APScheduler says "executed successfully" of every firing, a skipped tick too; run_job
+    # says what each firing did instead.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     return scheduler
 
 

@@ -107,13 +107,24 @@ def field_path(loc: Sequence[Any], prefix: str = "") -> str:
     return path or "body"
 
 
+# Messages of this module's validators, by the code the UI says them with.
+MESSAGE_CODES = {
+    "shares must sum to at most 1": "error.shares",
+    "lists a service twice": "error.service_twice",
+}
+
+
 def validation_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
     """pydantic's errors as field errors: paths like `counts[3].minute`, plain messages."""
     errors = []
     for error in exc.errors(include_url=False):
         message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
         message = message.removeprefix("Value error, ")
-        errors.append(FieldError(field_path(error["loc"], prefix), message))
+        code = f"pydantic.{error['type']}"
+        if error["type"] == "value_error":  # our own validators: their message names the rule
+            code = MESSAGE_CODES.get(message, "")
+        params = {k: v for k, v in error.get("ctx", {}).items() if k != "error"}
+        errors.append(FieldError(field_path(error["loc"], prefix), message, code, params))
     return errors
 
 
@@ -322,14 +333,32 @@ class TimelineOut(Output):
 # ---- maintenance, audit, tokens --------------------------------------------------------------
 
 
+MaintenanceServices = Annotated[
+    list[str], Field(min_length=1, max_length=100), AfterValidator(_distinct)
+]
+
+
 class MaintenanceCreate(Input):
-    services: Annotated[
-        list[str], Field(min_length=1, max_length=100), AfterValidator(_distinct)
-    ] = Field(description='Service keys, or ["all"]', examples=[["all"]])
+    services: MaintenanceServices = Field(
+        description='Service keys, or ["all"]', examples=[["all"]]
+    )
     starts_at: Instant
     ends_at: Instant
     reason: str = Field(min_length=1, max_length=2000)
     announced_at: Instant
+
+
+class MaintenancePatch(Input):
+    """Any field of a window; fields left out keep their value."""
+
+    services: MaintenanceServices = Omittable()
+    starts_at: Instant = Omittable()
+    ends_at: Instant = Omittable()
+    reason: str = Omittable(min_length=1, max_length=2000)
+    announced_at: Instant = Omittable()
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
 
 
 class MaintenanceOut(Output):
@@ -340,10 +369,12 @@ class MaintenanceOut(Output):
     reason: str
     announced_at: UtcTime
     counts_as_maintenance: bool = Field(
-        description="Announced early enough to be removed from availability"
+        description="Announced early enough (and not cancelled) to be removed from availability"
     )
     created_at: UtcTime
     created_by: str
+    cancelled_at: UtcTime | None = Field(description="When it was called off; null: it stands")
+    cancelled_by: str | None
 
 
 class AuditOut(Output):
@@ -534,14 +565,15 @@ class RateQuery(Input):
     since: QueryInstant | None = Field(None, description="Start of a range (instead of window)")
     until: QueryInstant | None = Field(None, description="End of the range; default now")
     channel: Channel | Literal["all"] = "all"
+    lang: Literal["zh", "en"] = Field("zh", description="Language of `label` and `display`")
 
 
 class RateOut(BaseModel):
     rate: str
-    label: str
+    label: str = Field(description="The rate's label in `lang` (default zh)")
     label_en: str
     value: float | None = Field(description="numerator / denominator; null: no data")
-    display: str = Field(description="Truncated to 3 places, e.g. 99.994%")
+    display: str = Field(description="Truncated to 3 places, e.g. 99.994% (无数据 / no data)")
     numerator: int
     denominator: int
 
@@ -563,3 +595,8 @@ class SummaryQuery(Input):
 
 class ReportQuery(SummaryQuery):
     format: Literal["md", "json", "csv"] = Field("md", description="md (default), json or csv")
+    detail: Literal["title", "summary"] | None = Field(
+        None,
+        description="What follows each event: its title, or its summary and record link too "
+        "(default: the `report.event_detail` setting)",
+    )

@@ -35,6 +35,10 @@ ENV_PREFIX = "TRACKER_"
 ENV_CONFIG_FILE = "TRACKER_CONFIG"
 
 
+MIN_SECRET_BYTES = 32
+SECRETS = frozenset({"secret_key", "metrics_token", "database_url"})  # never echoed
+
+
 class SettingsError(Exception):
     """A setting is unknown or has a bad value; start-up stops with this message."""
 
@@ -47,6 +51,12 @@ class ServerSettings(_Section):
     host: str = Field(description="Address `tracker serve` binds to")
     port: int = Field(ge=1, le=65535, description="Port `tracker serve` listens on")
     workers: int = Field(ge=1, le=64, description="gunicorn worker processes")
+    trusted_proxy_hops: int = Field(
+        ge=0,
+        le=10,
+        description="Proxies in front that set X-Forwarded-For; the client address is read "
+        "through this many (0: none trusted)",
+    )
 
 
 class DatabaseSettings(_Section):
@@ -54,6 +64,19 @@ class DatabaseSettings(_Section):
         ge=0,
         description="How long a write waits for a lock another write holds before it gives "
         "up with a 503 (ms; SQLite's busy timeout, PostgreSQL's lock_timeout)",
+    )
+
+
+class AuthSettings(_Section):
+    session_hours: float = Field(
+        gt=0, le=24 * 90, description="A session ends after this many hours without a request"
+    )
+    session_cookie_secure: bool = Field(description="Send the session cookie over HTTPS only")
+
+
+class ReportSettings(_Section):
+    event_detail: Literal["title", "summary"] = Field(
+        description="Weekly events as titles, or with their summary and record link"
     )
 
 
@@ -165,9 +188,11 @@ class Settings(_Section):
     metrics_token: str = Field(description="If set, /metrics needs `Authorization: Bearer` it")
     server: ServerSettings
     database: DatabaseSettings
+    auth: AuthSettings
     availability: AvailabilitySettings
     scheduler: SchedulerSettings
     rollup: RollupSettings
+    report: ReportSettings
     grading: GradingSettings
     payments: PaymentSettings
     outcomes: OutcomeSettings
@@ -179,6 +204,17 @@ class Settings(_Section):
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        """A short key can be found by trying (a 3-character one took 18 s from a cookie)."""
+        if value and len(value.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_BYTES} bytes; leave it empty to have one made "
+                "and kept in the data folder"
+            )
         return value
 
     @field_validator("database_url")
@@ -270,6 +306,8 @@ def _describe(exc: ValidationError, sources: dict[str, str]) -> str:
             lines.append(f"{dotted}: unknown setting{origin}")
         elif error["type"] == "missing":
             lines.append(f"{dotted}: missing{origin}")
+        elif dotted in SECRETS:
+            lines.append(f"{dotted}: {error['msg'].removeprefix('Value error, ')}{origin}")
         else:
             lines.append(f"{dotted}: {error['msg']} (got {error.get('input')!r}){origin}")
     return "invalid settings:\n  " + "\n  ".join(lines)

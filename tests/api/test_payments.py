@@ -66,7 +66,12 @@ def test_a_rate_carries_its_labels(api, seed_week):
 
 def test_no_data_is_null_never_100_percent(api, seed_week):
     first = rates(api, **WEEK_30)["first_attempt"]
-    assert (first["value"], first["display"], first["denominator"]) == (None, "no data", 0)
+    assert (first["value"], first["display"], first["denominator"]) == (None, "无数据", 0)
+
+
+def test_display_and_label_are_in_the_language_asked_for(api, seed_week):
+    first = rates(api, **WEEK_30, lang="en")["first_attempt"]
+    assert (first["label"], first["display"]) == ("First-attempt success rate", "no data")
 
 
 def test_resending_a_batch_never_double_counts(api, seed_week):

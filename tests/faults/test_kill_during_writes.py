@@ -109,7 +109,8 @@ def _wait_for_lock(url: str, seconds: float) -> bool:
 def test_kill_9_of_the_server_mid_batch_loses_nothing_acknowledged_and_half_writes_nothing(
     database_url, app, db, tokens, tmp_path
 ):
-    batches = [_rows(b * BATCH_MINUTES, BATCH_MINUTES) for b in range(6)]
+    # More batches than the clients can send before the kill: one is always in flight.
+    batches = [_rows(b * BATCH_MINUTES, BATCH_MINUTES) for b in range(16)]
     env = environment(tmp_path, database_url=database_url, scheduler_enabled="false")
     token = tokens["ingest"]
     answers: dict[int, int | None] = {}
@@ -134,7 +135,7 @@ def test_kill_9_of_the_server_mid_batch_loses_nothing_acknowledged_and_half_writ
         # (a copy: the client threads add to it meanwhile)
         wait_until(lambda: [*answers.copy().values()].count(200) >= 2, 30, "two batches stored")
         assert _wait_for_lock(database_url, 10), "no batch was being written"
-        time.sleep(0.05)  # well inside the transaction
+        time.sleep(0.02)  # inside the transaction (a batch takes about 0.1 s)
         server.kill()
         for thread in clients:
             thread.join(timeout=30)

@@ -29,7 +29,7 @@ def _document() -> dict:
     """The served document, from an app that never touches its database (tests are generated
     from it at collection time; each runs against its own fresh app)."""
     settings = load_settings(
-        environ={}, overrides={"database_url": "sqlite:///:memory:", "secret_key": "openapi"}
+        environ={}, overrides={"database_url": "sqlite:///:memory:", "secret_key": "openapi-" * 4}
     )
     return create_app(settings).test_client().get("/api/v1/openapi.json").get_json()
 

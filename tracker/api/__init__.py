@@ -3,12 +3,13 @@
 from flask import Flask
 
 from tracker.api import (  # noqa: F401  (routes)
+    audit,
     auth,
     catalog,
     incidents,
+    maintenance,
     payments,
     problems,
-    records,
     reports,
     slo,
     slo_snapshot,

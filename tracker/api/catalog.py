@@ -25,7 +25,7 @@ def create_service(body: ServiceCreate):
 @api.get("/services/<key>")
 @endpoint(resp=ServiceOut, tags=TAGS)
 def get_service(key: str):
-    return ServiceOut.model_validate(catalog.get_service(key))
+    return catalog.get_service(key)
 
 
 @api.patch("/services/<key>")

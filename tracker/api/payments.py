@@ -58,4 +58,5 @@ def rates(query: RateQuery):
     return payments.rates_report(
         window=query.window, since=query.since, until=query.until, channel=query.channel,
         now=utcnow(), definitions=settings().payments.definitions(), zone=settings().zone,
+        lang=query.lang,
     )  # fmt: skip

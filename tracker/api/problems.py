@@ -98,6 +98,17 @@ def database_busy() -> Response:
     )
 
 
+def note_database_error(exc: Exception) -> str:
+    """Log a database error and say which it is: `busy` (a write gave up waiting for a lock,
+    counted in tracker_database_lock_timeouts_total) or `down` (no answer)."""
+    if lock_timed_out(exc):
+        log.warning("database busy: a write gave up waiting for its lock: %s", exc)
+        current_app.extensions["tracker.lock_timeouts"].inc()
+        return "busy"
+    log.warning("database unavailable: %s", str(exc).strip())
+    return "down"
+
+
 def uri_bytes(environ: dict[str, Any]) -> int:
     """The length of the request target: its path (as WSGI decoded it) and query string."""
     path = environ.get("PATH_INFO", "").encode("latin-1", "replace")
@@ -127,12 +138,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DATABASE_DOWN[0])
     @app.errorhandler(DATABASE_DOWN[1])
     def _database_down(exc: Exception) -> Response:
-        if lock_timed_out(exc):
-            log.warning("database busy: a write gave up waiting for its lock: %s", exc)
-            app.extensions["tracker.lock_timeouts"].inc()
-            return database_busy()
-        log.warning("database unavailable: %s", str(exc).strip())
-        return database_down()
+        return database_busy() if note_database_error(exc) == "busy" else database_down()
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

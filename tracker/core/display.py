@@ -5,18 +5,16 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal
 
 from tracker.core.exact import Number, exact, to_decimal
+from tracker.core.texts import Lang, text
 
-NO_DATA: dict[str, str] = {"zh": "无数据", "en": "no data"}
 
-
-def percent(value: Number | None, *, lang: Literal["zh", "en"] = "zh", places: int = 3) -> str:
+def percent(value: Number | None, *, lang: Lang = "zh", places: int = 3) -> str:
     """⌊value × 100 × 10^places⌋ / 10^places followed by '%' (truncated, never rounded up);
     exactly 1 is '100%', None is 'no data' in `lang`."""
     if value is None:
-        return NO_DATA[lang]
+        return text("no_data", lang)
     fraction = exact(value)
     if fraction == 1:
         return "100%"

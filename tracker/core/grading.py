@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from tracker.core.texts import Lang, term, text
 from tracker.core.vocabulary import INCIDENT_GRADES
 
 DIMENSIONS = (
@@ -80,6 +81,21 @@ class Suggestion:
             return f"{self.dimension} {self.value}"
         sign = ">" if self.threshold.strict else "≥"
         return f"{self.dimension} {_plain(self.value)} {sign} {_plain(self.threshold.at)}"
+
+    def describe(self, lang: Lang) -> str:
+        """The reason as a sentence a person reads: 加权影响26.175分钟，达到B级标准（≥15分钟）."""
+        if self.dimension is None:
+            return text("reason.nothing", lang)
+        grade = term("grade", self.grade, lang)
+        if self.threshold is None:  # the regulatory floor
+            level = term(self.dimension, self.value, lang)
+            return text(f"reason.{self.dimension}", lang).format(value=level, grade=grade)
+        return text(f"reason.{self.dimension}", lang).format(
+            value=_plain(self.value),
+            grade=grade,
+            sign=">" if self.threshold.strict else "≥",
+            threshold=_plain(self.threshold.at),
+        )
 
 
 def _plain(value: float | str | None) -> str:

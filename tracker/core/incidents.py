@@ -35,11 +35,22 @@ def time_errors(times: Mapping[str, datetime | None], *, now: datetime) -> list[
     for field in TIME_FIELDS:
         value = times.get(field)
         if value is not None and value > latest:
-            errors.append(FieldError(field, f"is in the future ({value.isoformat()})"))
+            errors.append(
+                FieldError(
+                    field,
+                    f"is in the future ({value.isoformat()})",
+                    "error.future",
+                    {"value": value},
+                )
+            )
     for earlier, later in ORDER:
         a, b = times.get(earlier), times.get(later)
         if a is not None and b is not None and a > b:
-            errors.append(FieldError(later, f"must not be before {earlier}"))
+            errors.append(
+                FieldError(
+                    later, f"must not be before {earlier}", "error.before", {"other": earlier}
+                )
+            )
     return errors
 
 
@@ -47,7 +58,14 @@ def status_errors(status: str, times: Mapping[str, datetime | None]) -> list[Fie
     """`mitigated` needs `mitigated_at`; `resolved` and `closed` need `resolved_at`."""
     needed = STATUS_NEEDS.get(status)
     if needed and times.get(needed) is None:
-        return [FieldError(needed, f"is required when status is {status}")]
+        return [
+            FieldError(
+                needed,
+                f"is required when status is {status}",
+                "error.needs_time",
+                {"status": status},
+            )
+        ]
     return []
 
 
@@ -58,6 +76,8 @@ def grade_reason_errors(grade: str | None, suggested: str, reason: str) -> list[
             FieldError(
                 "grade_reason",
                 f"is required when grade {grade} is lower than the suggested grade {suggested}",
+                "error.grade_reason",
+                {"grade": grade, "suggested": suggested},
             )
         ]
     return []

@@ -13,73 +13,17 @@ from zoneinfo import ZoneInfo
 
 from tracker.core.budget import Budget, error_budget
 from tracker.core.counts import GradeCount
-from tracker.core.display import NO_DATA, count, percent, utc_text
+from tracker.core.display import count, percent, utc_text
 from tracker.core.durations import DurationStats
 from tracker.core.exact import exact, to_decimal
-from tracker.core.weekly import Lang, RateFigure, counts_line
+from tracker.core.texts import Lang, text
+from tracker.core.weekly import RateFigure, counts_line
 
 Kind = Literal["month", "year"]
 MONTH_PATTERN = re.compile(r"([0-9]{4})-([0-9]{1,2})")  # 2024-07; the team also writes 2024-7
 YEAR_PATTERN = re.compile(r"[0-9]{4}")
 GRADE_ROWS: tuple[str, ...] = ("AB", "A", "B", "C", "D")  # AB first, as the seeds report it
 ALL = "all"
-
-TEXT: dict[str, dict[str, str]] = {
-    "zh": {
-        "month": "## 【月度运行数据】",
-        "year": "## 【年度运行数据】",
-        "period": "统计周期：{first} 至 {last}（{zone}）",
-        "as_of": "截至：{as_of}",
-        "rates": "支付成功率：",
-        "channels": "分通道成功率：",
-        "channel": "通道",
-        "availability_heading": "系统可用性：",
-        "availability_month": "月度可用性",
-        "availability_year": "年度可用性",
-        "services": "分服务可用性：",
-        "service": "服务",
-        "value": "可用性",
-        "objective": "目标",
-        "downtime": "不可用时长",
-        "budget": "错误预算",
-        "budget_used": "预算消耗",
-        "grades": "事故统计：",
-        "grade": "级别",
-        "attributed": "事故数（定责）",
-        "distinct": "事故数（起）",
-        "ttm_p50": "止损时长P50",
-        "ttm_p90": "止损时长P90",
-        "none": "无",
-        "separator": "：",
-    },
-    "en": {
-        "month": "## Monthly figures",
-        "year": "## Yearly figures",
-        "period": "Period: {first} to {last} ({zone})",
-        "as_of": "As of: {as_of}",
-        "rates": "Payment success rates:",
-        "channels": "Success rates by channel:",
-        "channel": "Channel",
-        "availability_heading": "Availability:",
-        "availability_month": "Monthly availability",
-        "availability_year": "Yearly availability",
-        "services": "Availability by service:",
-        "service": "Service",
-        "value": "Availability",
-        "objective": "Objective",
-        "downtime": "Downtime",
-        "budget": "Error budget",
-        "budget_used": "Budget used",
-        "grades": "Incidents by grade:",
-        "grade": "Grade",
-        "attributed": "Incidents (attributed)",
-        "distinct": "Incidents (distinct)",
-        "ttm_p50": "Time to mitigate p50",
-        "ttm_p90": "Time to mitigate p90",
-        "none": "none",
-        "separator": ": ",
-    },
-}
 
 
 def parse_month(text: str) -> tuple[int, int]:
@@ -158,12 +102,12 @@ class Summary:
 
 
 def minutes(seconds: float | None, lang: Lang = "zh") -> str:
-    """Seconds as minutes to one decimal, rounded half up: 750 → `12.5 min`, 60 → `1 min`;
+    """Seconds as minutes to one decimal, rounded half up: 750 → `12.5分钟` (`12.5 min`);
     None → no data. A duration is not a share, so it need not be truncated."""
     if seconds is None:
-        return NO_DATA[lang]
+        return text("no_data", lang)
     value = to_decimal(exact(seconds) / 60).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return f"{count(value)} min"
+    return text("summary.minutes", lang).format(value=count(value))
 
 
 def _local(moment: datetime, zone: ZoneInfo, pattern: str = "%Y-%m-%d %H:%M") -> str:
@@ -172,17 +116,17 @@ def _local(moment: datetime, zone: ZoneInfo, pattern: str = "%Y-%m-%d %H:%M") ->
 
 def _period_lines(summary: Summary, lang: Lang) -> list[str]:
     """`统计周期：2024-07-01 至 2024-07-31（Asia/Shanghai）`, and `截至` while it is running."""
-    text, zone = TEXT[lang], summary.zone
+    zone = summary.zone
     last_day = summary.until - timedelta(microseconds=1)
     lines = [
-        text["period"].format(
+        text("summary.period", lang).format(
             first=_local(summary.since, zone, "%Y-%m-%d"),
             last=_local(last_day, zone, "%Y-%m-%d"),
             zone=zone.key,
         )
     ]
     if summary.as_of < summary.until:
-        lines += ["", text["as_of"].format(as_of=_local(summary.as_of, zone))]
+        lines += ["", text("summary.as_of", lang).format(as_of=_local(summary.as_of, zone))]
     return lines
 
 
@@ -205,32 +149,36 @@ def _availability_row(entry: ServiceAvailability, lang: Lang) -> list[str]:
 def summary_markdown(summary: Summary, lang: Lang = "zh") -> str:
     """The 【月度运行数据】 or 【年度运行数据】 section, in the weekly report's voice, with tables
     per channel, per service and per grade."""
-    text, sep = TEXT[lang], TEXT[lang]["separator"]
-    lines = [text[summary.kind], "", *_period_lines(summary, lang), "", text["rates"], ""]
+
+    def t(key: str) -> str:
+        return text(f"summary.{key}", lang)
+
+    sep = text("separator", lang)
+    lines = [t(summary.kind), "", *_period_lines(summary, lang), "", text("weekly.rates", lang), ""]
     lines += [f"- {r.label(lang)}{sep}{percent(r.value, lang=lang)}" for r in summary.rates]
-    lines += ["", text["channels"], ""]
+    lines += ["", t("channels"), ""]
     if summary.channels:
         lines += _table(
-            [text["channel"], *(r.label(lang) for r in summary.rates)],
+            [t("channel"), *(r.label(lang) for r in summary.rates)],
             [
                 [c.channel, *(percent(r.value, lang=lang) for r in c.rates)]
                 for c in summary.channels
             ],
         )
     else:
-        lines.append(f"- {text['none']}")
+        lines.append(f"- {t('none')}")
     overall = percent(summary.overall.availability, lang=lang)
-    lines += ["", text["availability_heading"], ""]
-    lines.append(f"- {text[f'availability_{summary.kind}']}{sep}{overall}")
+    lines += ["", text("weekly.availability_heading", lang), ""]
+    lines.append(f"- {t(f'availability_{summary.kind}')}{sep}{overall}")
     lines.append(f"- {counts_line(summary.counts, lang)}")
-    lines += ["", text["services"], ""]
+    lines += ["", t("services"), ""]
     lines += _table(
-        [text[k] for k in ("service", "value", "objective", "downtime", "budget", "budget_used")],
+        [t(k) for k in ("service", "value", "objective", "downtime", "budget", "budget_used")],
         [_availability_row(a, lang) for a in summary.availability],
     )
-    lines += ["", text["grades"], ""]
+    lines += ["", t("grades"), ""]
     lines += _table(
-        [text[k] for k in ("grade", "attributed", "distinct", "ttm_p50", "ttm_p90")],
+        [t(k) for k in ("grade", "attributed", "distinct", "ttm_p50", "ttm_p90")],
         [
             [
                 grade,

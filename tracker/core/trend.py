@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-Lang = Literal["zh", "en"]
+from tracker.core.texts import Lang
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
@@ -16,35 +16,11 @@ from zoneinfo import ZoneInfo
 
 from tracker.core.counts import GradeCount
 from tracker.core.display import count, percent, utc_text
+from tracker.core.texts import Lang, term, text
 
-Lang = Literal["zh", "en"]
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(\d{1,2})$")  # the team writes 2024-W2
 EVENT_GAP = "    "  # the seeds put four spaces between the time and the title
-
-TEXT: dict[str, dict[str, str]] = {
-    "zh": {
-        "figures": "## 【系统运行数据】",
-        "rates": "支付成功率：",
-        "availability_heading": "系统可用性：",
-        "availability": "年度可用性",
-        "events": "## 【生产事件】",
-        "no_events": "无",
-        "separator": "：",
-        "restated": "更正",
-        "joiner": "；",
-    },
-    "en": {
-        "figures": "## System figures",
-        "rates": "Payment success rates:",
-        "availability_heading": "Availability:",
-        "availability": "Year-to-date availability",
-        "events": "## Production events",
-        "no_events": "none",
-        "separator": ": ",
-        "restated": "Restated",
-        "joiner": "; ",
-    },
-}
+Detail = Literal["title", "summary"]
 
 
 def parse_week(text: str) -> tuple[int, int]:
@@ -94,6 +70,8 @@ class Event:
     impact_started_at: datetime | None = None
     mitigated_at: datetime | None = None
     resolved_at: datetime | None = None
+    summary: str = ""
+    postmortem_url: str | None = None
 
     @property
     def times(self) -> tuple[datetime | None, ...]:
@@ -118,37 +96,72 @@ class WeeklyReport:
     events: tuple[Event, ...]
 
 
+@dataclass(frozen=True)
+class Review:
+    """The week as presented: frozen at its first export, with what changed since."""
+
+    report: WeeklyReport
+    restated: dict[str, list[str]]  # lang → notes
+    frozen_at: datetime | None
+
+    def notes(self, lang: str) -> list[str]:
+        return self.restated.get(lang, [])
+
+
+def last_week(now: datetime, zone: ZoneInfo) -> str:
+    """The ISO week before the one `now` is in: what a review is of, by default."""
+    return week_name(now - timedelta(days=7), zone)
+
+
 def counts_line(counts: dict[str, GradeCount], lang: Lang) -> str:
     """事故数AB级0次，C级0.5次，D级0次: attributed (responsibility-weighted) counts."""
-    ab, c, d = (count(counts[g].attributed) for g in ("AB", "C", "D"))
-    if lang == "zh":
-        return f"事故数AB级{ab}次，C级{c}次，D级{d}次"
-    return f"Incidents: AB {ab}, C {c}, D {d}"
+    return text("weekly.counts", lang).format(
+        **{grade: count(counts[grade].attributed) for grade in ("AB", "C", "D")}
+    )
 
 
-def event_line(event: Event, zone: ZoneInfo, lang: Lang) -> str:
-    """`2024-07-23 10:04    title（C级）`: local time, four spaces, the title, the grade."""
+def one_line(value: str) -> str:
+    """Text as one line: every run of whitespace (newlines too) becomes one space."""
+    return " ".join(value.split())
+
+
+def event_line(event: Event, zone: ZoneInfo, lang: Lang, detail: Detail = "title") -> str:
+    """`2024-07-23 10:04    title（C级）`: local time, four spaces, the title, the grade; with
+    `detail="summary"` the summary follows on the same line, as the team writes its events by
+    hand, and the record's link after it (`，详细记录：<url>`)."""
     when = event.detected_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    title = " ".join(event.title.split())
+    line = f"{when}{EVENT_GAP}{one_line(event.title)}"
     if event.grade in ("A", "B", "C", "D"):
-        title += f"（{event.grade}级）" if lang == "zh" else f" (grade {event.grade})"
-    return f"{when}{EVENT_GAP}{title}"
+        line += text("weekly.graded", lang).format(grade=event.grade)
+    if detail == "summary":
+        if one_line(event.summary):
+            line += text("weekly.detail", lang).format(summary=one_line(event.summary))
+        if event.postmortem_url:
+            line += text("weekly.record", lang).format(url=event.postmortem_url)
+    return line
 
 
-def markdown(report: WeeklyReport, lang: Lang = "zh", restated: Sequence[str] = ()) -> str:
+def markdown(
+    report: WeeklyReport,
+    lang: Lang = "zh",
+    restated: Sequence[str] = (),
+    detail: Detail = "title",
+) -> str:
     """The 【系统运行数据】 and 【生产事件】 sections, ready to paste; a frozen week's
     restatements follow its figures."""
-    text, sep = TEXT[lang], TEXT[lang]["separator"]
-    lines = [text["figures"], "", text["rates"], ""]
+    sep = text("separator", lang)
+    lines = [text("weekly.figures", lang), "", text("weekly.rates", lang), ""]
     lines += [f"- {r.label(lang)}{sep}{percent(r.value, lang=lang)}" for r in report.rates]
-    lines += ["", text["availability_heading"], ""]
-    lines.append(f"- {text['availability']}{sep}{percent(report.availability, lang=lang)}")
+    lines += ["", text("weekly.availability_heading", lang), ""]
+    availability = percent(report.availability, lang=lang)
+    lines.append(f"- {text('weekly.availability', lang)}{sep}{availability}")
     lines.append(f"- {counts_line(report.counts, lang)}")
     if restated:
-        lines.append(f"- {text['restated']}{sep}{text['joiner'].join(restated)}")
-    lines += ["", text["events"], ""]
-    events = [f"- {event_line(e, report.zone, lang)}" for e in report.events]
-    lines += events or [f"- {text['no_events']}"]
+        notes = text("joiner", lang).join(restated)
+        lines.append(f"- {text('weekly.restated', lang)}{sep}{notes}")
+    lines += ["", text("weekly.events", lang), ""]
+    events = [f"- {event_line(e, report.zone, lang, detail)}" for e in report.events]
+    lines += events or [f"- {text('weekly.no_events', lang)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -157,6 +170,7 @@ def as_json(
     lang: Lang = "zh",
     restated: Sequence[str] = (),
     frozen_at: datetime | None = None,
+    detail: Detail = "title",
 ) -> dict[str, Any]:
     """Raw values beside the display strings, and the events with their fields."""
     return {
@@ -203,11 +217,13 @@ def as_json(
                 "grade": e.grade,
                 "status": e.status,
                 "services": list(e.services),
-                "line": event_line(e, report.zone, lang),
+                "summary": e.summary,
+                "postmortem_url": e.postmortem_url,
+                "line": event_line(e, report.zone, lang, detail),
             }
             for e in report.events
         ],
-        "markdown": markdown(report, lang, restated),
+        "markdown": markdown(report, lang, restated, detail),
     }
 
 
@@ -220,7 +236,12 @@ def _text_cell(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def as_csv(report: WeeklyReport, lang: Lang = "zh", restated: Sequence[str] = ()) -> str:
+def as_csv(
+    report: WeeklyReport,
+    lang: Lang = "zh",
+    restated: Sequence[str] = (),
+    detail: Detail = "title",
+) -> str:
     """One row per figure, one per event: section, key, label, value, display."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -233,7 +254,7 @@ def as_csv(report: WeeklyReport, lang: Lang = "zh", restated: Sequence[str] = ()
         (
             "availability",
             "all.ytd",
-            TEXT[lang]["availability"],
+            text("weekly.availability", lang),
             availability,
             percent(report.availability, lang=lang),
         )
@@ -243,7 +264,7 @@ def as_csv(report: WeeklyReport, lang: Lang = "zh", restated: Sequence[str] = ()
             (
                 "incidents",
                 grade,
-                f"{grade} (ytd, attributed)",
+                text("weekly.incidents_label", lang).format(grade=grade),
                 _number(c.attributed),
                 count(c.attributed),
             )
@@ -255,11 +276,11 @@ def as_csv(report: WeeklyReport, lang: Lang = "zh", restated: Sequence[str] = ()
                 e.id,
                 _text_cell(e.title),
                 utc_text(e.detected_at),
-                event_line(e, report.zone, lang),
+                event_line(e, report.zone, lang, detail),
             )
         )
     for note in restated:
-        writer.writerow(("restated", "", TEXT[lang]["restated"], "", _text_cell(note)))
+        writer.writerow(("restated", "", text("weekly.restated", lang), "", _text_cell(note)))
     return out.getvalue()
 
 
@@ -296,6 +317,8 @@ def snapshot(report: WeeklyReport) -> dict[str, Any]:
                 when(e.impact_started_at),
                 when(e.mitigated_at),
                 when(e.resolved_at),
+                e.summary,
+                e.postmortem_url,
             ]
             for e in report.events
         ],
@@ -329,77 +352,57 @@ def from_snapshot(data: dict[str, Any], zone: ZoneInfo) -> WeeklyReport:
                 when(e[7]),
                 when(e[8]),
                 when(e[9]),
+                *e[10:12],  # summary and link: weeks frozen before they were kept lack them
             )
             for e in data["events"]
         ),
     )
 
 
-WORDS = {
-    "zh": {
-        "regraded": "事故{id}重新定级 {a} → {b}",
-        "reattributed": "事故{id}重新定责 {a} → {b}",
-        "retimed": "事故{id}时间更正",
-        "added": "事故{id}补录",
-        "withdrawn": "事故{id}撤销",
-        "ungraded": "未定级",
-    },
-    "en": {
-        "regraded": "incident {id} regraded {a} → {b}",
-        "reattributed": "incident {id} reattributed {a} → {b}",
-        "retimed": "incident {id} retimed",
-        "added": "incident {id} added",
-        "withdrawn": "incident {id} withdrawn",
-        "ungraded": "ungraded",
-    },
-}
-
-
 def restatements(frozen: WeeklyReport, current: WeeklyReport, lang: Lang = "zh") -> list[str]:
     """What changed since the week was frozen: figures as `C级 0.5 → 1`, then the week's
     incidents regraded, reattributed, retimed, added or withdrawn."""
-    notes = []
+    moved = []
     before = {r.name: r for r in frozen.rates}
     for rate in current.rates:
         if rate.name in before:
-            a, b = percent(before[rate.name].value, lang=lang), percent(rate.value, lang=lang)
-            if a != b:
-                notes.append(f"{rate.label(lang)} {a} → {b}")
-    a, b = percent(frozen.availability, lang=lang), percent(current.availability, lang=lang)
-    if a != b:
-        notes.append(f"{TEXT[lang]['availability']} {a} → {b}")
+            moved.append((rate.label(lang), before[rate.name].value, rate.value, percent))
+    moved.append(
+        (text("weekly.availability", lang), frozen.availability, current.availability, percent)
+    )
     for grade in ("AB", "C", "D"):
-        a, b = count(frozen.counts[grade].attributed), count(current.counts[grade].attributed)
+        label = term("grade", grade, lang)
+        moved.append(
+            (label, frozen.counts[grade].attributed, current.counts[grade].attributed, count)
+        )
+    notes = []
+    for label, was, now, shown in moved:
+        a, b = (percent(v, lang=lang) if shown is percent else count(v) for v in (was, now))
         if a != b:
-            notes.append(f"{grade}级 {a} → {b}" if lang == "zh" else f"{grade} {a} → {b}")
-    notes += _event_notes(frozen.events, current.events, WORDS[lang])
-    return notes
+            notes.append(text("restate.figure", lang).format(label=label, before=a, after=b))
+    return notes + _event_notes(frozen.events, current.events, lang)
 
 
-def _event_notes(
-    frozen: Sequence[Event], current: Sequence[Event], words: dict[str, str]
-) -> list[str]:
+def _event_notes(frozen: Sequence[Event], current: Sequence[Event], lang: Lang) -> list[str]:
+    def note(key: str, **values: Any) -> str:
+        return text(f"restate.{key}", lang).format(**values)
+
     notes = []
     was = {e.id: e for e in frozen}
     now = {e.id: e for e in current}
     for event in current:
         old = was.get(event.id)
         if old is None:
-            notes.append(words["added"].format(id=event.id))
+            notes.append(note("added", id=event.id))
             continue
         if old.grade != event.grade:
-            notes.append(
-                words["regraded"].format(
-                    id=event.id,
-                    a=old.grade or words["ungraded"],
-                    b=event.grade or words["ungraded"],
-                )
-            )
+            a, b = (term("grade", g, lang) for g in (old.grade, event.grade))
+            notes.append(note("regraded", id=event.id, before=a, after=b))
         if old.weight != event.weight:
-            notes.append(words["reattributed"].format(id=event.id, a=old.weight, b=event.weight))
+            notes.append(note("reattributed", id=event.id, before=old.weight, after=event.weight))
         if old.times != event.times:
-            notes.append(words["retimed"].format(id=event.id))
-    notes += [words["withdrawn"].format(id=i) for i in was if i not in now]
+            notes.append(note("retimed", id=event.id))
+    notes += [note("withdrawn", id=i) for i in was if i not in now]
     return notes
 
 

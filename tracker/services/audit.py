@@ -40,13 +40,14 @@ def record_update(
     after: dict[str, Any],
     actor: str,
     now: datetime,
+    action: str = "update",
 ) -> bool:
     """Record only the fields that changed; records nothing (and returns False) when none did."""
     changed = sorted(k for k in after if before.get(k) != after[k])
     if not changed:
         return False
     record(
-        "update",
+        action,
         entity,
         entity_id,
         before={k: before.get(k) for k in changed},

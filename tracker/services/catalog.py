@@ -17,11 +17,15 @@ def _dump(service: Service) -> dict:
     return ServiceOut.model_validate(service).model_dump(mode="json")
 
 
-def get_service(key: str) -> Service:
+def _load(key: str) -> Service:
     service = Service.get_or_none(Service.key == key)
     if service is None:
         raise NotFound(f"no service {key!r}")
     return service
+
+
+def get_service(key: str) -> ServiceOut:
+    return ServiceOut.model_validate(_load(key))
 
 
 def list_services() -> list[ServiceOut]:
@@ -49,7 +53,7 @@ def create_service(data: ServiceCreate, *, actor: str, now: datetime) -> Service
 
 def update_service(key: str, patch: ServicePatch, *, actor: str, now: datetime) -> ServiceOut:
     with database.atomic():
-        service = get_service(key)
+        service = _load(key)
         before = _dump(service)
         for name in patch.model_fields_set:
             setattr(service, name, getattr(patch, name))

@@ -120,7 +120,7 @@ def get_incident(incident_id: int, *, rules: GradingRules, now: datetime) -> Inc
 def _resolve_services(keys: list[str]) -> list[Service]:
     found = {s.key: s for s in Service.by_keys(keys)}
     errors = [
-        FieldError(f"services[{i}]", f"no service {key!r}")
+        FieldError(f"services[{i}]", f"no service {key!r}", "error.no_service", {"key": key})
         for i, key in enumerate(keys)
         if key not in found
     ]
@@ -206,6 +206,10 @@ def update_incident(
     # would otherwise each save what the other overwrote, and audit a `before` that was gone.
     with exclusive(database, f"tracker.incident.{incident_id}"):
         incident = _load(incident_id)
+        if changes.get("grade", incident.grade) != incident.grade:
+            # The reason explained the old grade: a new grade keeps only a reason sent with it
+            # (and one below the suggestion is refused without one).
+            changes.setdefault("grade_reason", "")
         tiers = _service_tiers()
         keys = incident.service_keys()
         before = _stored(incident_view(incident.__data__, keys, tiers, rules=rules, now=now))
@@ -226,6 +230,25 @@ def update_incident(
             incident.save()
             view = incident_view(incident.__data__, keys, tiers, rules=rules, now=now)
     return view
+
+
+def unresolved_incidents(
+    *, limit: int, rules: GradingRules, now: datetime
+) -> tuple[list[IncidentOut], int]:
+    """The newest `limit` records not resolved yet (open or mitigated), and how many there are."""
+    rows = Incident.newest_first(Incident.unresolved())
+    page = list(rows.limit(limit).dicts())
+    keys = service_keys_by_incident([r["id"] for r in page])
+    tiers = _service_tiers()
+    views = [incident_view(r, keys.get(r["id"], []), tiers, rules=rules, now=now) for r in page]
+    return views, Incident.unresolved().count()
+
+
+def suggestion_of(incident: IncidentOut, *, rules: GradingRules, now: datetime) -> Suggestion:
+    """The suggestion for a record as read (the UI says its reason in words)."""
+    return _suggestion(
+        incident.model_dump(), incident.services, _service_tiers(), rules=rules, now=now
+    )
 
 
 def list_incidents(

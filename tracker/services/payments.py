@@ -21,6 +21,7 @@ from tracker.core.rates import (
     split_by_days,
     success_rate,
 )
+from tracker.core.texts import Lang
 from tracker.core.weekly import RateFigure
 from tracker.core.windows import resolve_range
 from tracker.db import database, exclusive
@@ -237,8 +238,10 @@ def rates_report(
     now: datetime,
     definitions: Sequence[RateDefinition],
     zone: ZoneInfo,
+    lang: Lang = "zh",
 ) -> RatesOut:
-    """Every configured rate over a window (default `wtd`) or range, for a channel or `all`."""
+    """Every configured rate over a window (default `wtd`) or range, for a channel or `all`;
+    labels and display in `lang`."""
     since, until, _ = resolve_range(
         window=window, since=since, until=until, now=now, zone=zone, default="wtd"
     )
@@ -249,17 +252,18 @@ def rates_report(
         channel=None if channel == "all" else channel,
         zone=zone,
     )
-    return RatesOut(since=since, until=until, channel=channel, items=[_rate_view(r) for r in rates])
+    items = [_rate_view(r, lang) for r in rates]
+    return RatesOut(since=since, until=until, channel=channel, items=items)
 
 
-def _rate_view(rate: Rate) -> RateOut:
+def _rate_view(rate: Rate, lang: Lang) -> RateOut:
     value = rate.value.value
     return RateOut(
         rate=rate.definition.name,
-        label=rate.definition.label_zh,
+        label=rate.definition.label_zh if lang == "zh" else rate.definition.label_en,
         label_en=rate.definition.label_en,
         value=None if value is None else float(value),
-        display=percent(value, lang="en"),
+        display=percent(value, lang=lang),
         numerator=rate.value.numerator,
         denominator=rate.value.denominator,
     )

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from tracker.charts import trend_png
 from tracker.core.display import count
 from tracker.core.incidents import attributed_weight
+from tracker.core.render import render
+from tracker.core.texts import LANGS
 from tracker.core.weekly import (
     Event,
+    Review,
     WeeklyReport,
-    as_json,
     from_snapshot,
-    markdown,
     parse_week,
     restatements,
     snapshot,
@@ -86,21 +85,11 @@ def _events(since: datetime, until: datetime) -> tuple[Event, ...]:
             r.impact_started_at,
             r.mitigated_at,
             r.resolved_at,
+            r.summary,
+            r.postmortem_url,
         )
         for r in rows
     )
-
-
-@dataclass(frozen=True)
-class Review:
-    """The week as presented: frozen at its first export, with what changed since."""
-
-    report: WeeklyReport
-    restated: dict[str, list[str]]  # lang → notes
-    frozen_at: datetime | None
-
-    def notes(self, lang: str) -> list[str]:
-        return self.restated.get(lang, [])
 
 
 def weekly_review(week: str, *, now: datetime, settings: Settings) -> Review:
@@ -110,7 +99,7 @@ def weekly_review(week: str, *, now: datetime, settings: Settings) -> Review:
     if frozen is None:
         return Review(current, {}, None)
     presented = from_snapshot(frozen.snapshot, settings.zone)
-    restated = {lang: restatements(presented, current, lang) for lang in ("zh", "en")}
+    restated = {lang: restatements(presented, current, lang) for lang in LANGS}
     return Review(presented, restated, frozen.frozen_at)
 
 
@@ -145,15 +134,14 @@ def export_weekly(week: str, *, now: datetime, settings: Settings, actor: str) -
         freeze(review.report, actor=actor, now=now)
     folder = settings.data_dir / "exports" / "weekly"
     folder.mkdir(parents=True, exist_ok=True)
-    report = review.report
+    report, detail = review.report, settings.report.event_detail
     written = []
-    for lang in ("zh", "en"):
+    for lang in LANGS:
         path = folder / f"{report.week}.{lang}.md"
-        path.write_text(markdown(report, lang, review.notes(lang)), encoding="utf-8")
+        path.write_text(render(review, "md", lang, detail).body, encoding="utf-8")
         written.append(path)
     path = folder / f"{report.week}.json"
-    data = as_json(report, "zh", review.notes("zh"), review.frozen_at)
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    path.write_text(render(review, "json", "zh", detail).body, encoding="utf-8")
     written.append(path)
     path = folder / f"{report.week}.png"
     path.write_bytes(trend_png(weekly_trend(report.week, now=now, settings=settings)))

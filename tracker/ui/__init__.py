@@ -15,7 +15,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    flash,
     g,
     redirect,
     render_template,
@@ -23,14 +22,18 @@ from flask import (
     session,
     url_for,
 )
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from tracker.clock import utcnow
 from tracker.core.display import count, percent
-from tracker.errors import TrackerError
+from tracker.core.readable import age, label
+from tracker.core.texts import LANGS, TEXTS, Lang, term, text
+from tracker.db import DATABASE_DOWN
+from tracker.errors import Invalid, TrackerError
 from tracker.services.tokens import may
-from tracker.services.users import TooManyAttempts, get_user, sign_in
-from tracker.ui.labels import label
+from tracker.services.users import TooManyAttempts, end_sessions, session_user, sign_in
+from tracker.ui.present import errors_by_field
 
 ui = Blueprint(
     "ui",
@@ -40,28 +43,44 @@ ui = Blueprint(
     static_url_path="/static/ui",
 )
 csrf = CSRFProtect()
-LANGS = ("zh", "en")
+OPEN_PAGES = ("ui.login", "ui.login_post", "ui.static", "ui.favicon")
 
 
 def init_app(app: Flask) -> None:
-    """CSRF on every form of the UI (the API uses bearer tokens and is exempt)."""
+    """CSRF on every form of the UI (the API uses bearer tokens and is exempt); a token lasts
+    as long as the session, so a form left open for hours still saves."""
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
     csrf.exempt(app.blueprints["api"])
-    from tracker.ui import pages  # noqa: F401  (routes)
+    from tracker.ui import catalog, dashboard, incidents, reports  # noqa: F401  (routes)
 
     app.register_blueprint(ui)
-    app.jinja_env.globals.update(t=_translate, percent=percent, count=count, local=_local)
+    app.jinja_env.globals.update(
+        t=_translate, term=_term, label=_label, percent=percent, count=count, local=_local, age=_age
+    )
 
 
-def _lang() -> str:
+def lang() -> Lang:
+    return g.get("lang", "zh")
+
+
+def _chosen_lang() -> Lang:
     chosen = request.args.get("lang")
     if chosen in LANGS:
         session["lang"] = chosen
-    return session.get("lang", "zh")
+    return session.get("lang", "zh") if session.get("lang") in LANGS else "zh"
 
 
 def _translate(key: str) -> str:
-    return label(key, g.get("lang", "zh"))
+    return text(key, lang())
+
+
+def _term(kind: str, value: object) -> str:
+    return term(kind, value, lang())
+
+
+def _label(name: str) -> str:
+    return label(name, lang())
 
 
 def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -70,20 +89,56 @@ def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return moment.astimezone(zone()).strftime(fmt)
 
 
+def _age(moment: datetime) -> str:
+    return age(moment, utcnow(), lang())
+
+
+def form_errors(exc: Invalid) -> dict[str, str]:
+    """What is wrong with each field of a form, in the page's language and zone."""
+    return errors_by_field(exc, lang(), zone())
+
+
 def zone() -> ZoneInfo:
     return current_app.extensions["tracker.settings"].zone
 
 
+def rules() -> Any:
+    return current_app.extensions["tracker.grading"]
+
+
+def settings() -> Any:
+    return current_app.extensions["tracker.settings"]
+
+
 @ui.before_request
 def _identify() -> Response | None:
-    g.lang = _lang()
-    user = get_user(session["user_id"]) if "user_id" in session else None
-    g.user = user
+    g.lang = _chosen_lang()
+    g.user = user = _session_user()
     if user is not None:
         g.actor, g.role = user.name, user.role
-    if user is None and request.endpoint not in ("ui.login", "ui.login_post", "ui.static"):
+    if user is None and request.endpoint not in OPEN_PAGES:
         return redirect(url_for("ui.login", next=request.full_path))
     return None
+
+
+def _session_user() -> Any:
+    """The signed-in user, if the session is still theirs and not idle too long; a session
+    that is not is emptied (but for the language)."""
+    if "user_id" not in session:
+        return None
+    now = utcnow().timestamp()
+    idle = settings().auth.session_hours * 3600
+    seen = session.get("seen")
+    user = session_user(session.get("user_id"), session.get("key"))
+    if user is None or not isinstance(seen, (int, float)) or now - seen > idle:
+        chosen = session.get("lang")
+        session.clear()
+        if chosen:
+            session["lang"] = chosen
+        return None
+    if now - seen > 60:  # refreshed once a minute, not a new cookie every request
+        session["seen"] = now
+    return user
 
 
 def needs(right: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -93,12 +148,26 @@ def needs(right: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         @functools.wraps(view)
         def check(*args: Any, **kwargs: Any) -> Any:
             if not may(g.role, right):
-                abort(403, label("forbidden", g.lang))
+                abort(403, text("forbidden", lang()))
             return view(*args, **kwargs)
 
         return check
 
     return decorate
+
+
+def csrf_checked() -> bool:
+    """Check the form's CSRF token in the view (for the views exempt from the automatic
+    check): False when the token is stale (another session's, say), so the view can show
+    the form again with what was typed instead of losing it. A form without any token was
+    not sent by a page of ours: refused (400), as every other form is."""
+    if not request.form.get("csrf_token"):
+        csrf.protect()  # raises CSRFError: "The CSRF token is missing."
+    try:
+        csrf.protect()
+    except CSRFError:
+        return False
+    return True
 
 
 @ui.get("/login")
@@ -114,26 +183,72 @@ def login_post() -> Response | tuple[str, int]:
             name, request.form.get("password", ""), address=request.remote_addr or "?", now=utcnow()
         )
     except TooManyAttempts as exc:
-        return render_template("login.html", error=exc.detail, name=name), 429
+        message = text("error.too_many_attempts", lang()).format(minutes=exc.minutes)
+        return render_template("login.html", error=message, name=name), 429
     if user is None:
-        return render_template("login.html", error=label("bad_sign_in", g.lang), name=name), 401
+        return render_template("login.html", error=text("bad_sign_in", lang()), name=name), 401
     session.clear()
-    session["user_id"], session["lang"] = user.id, g.lang
-    target = request.args.get("next", "")
-    # Only a path on this site: browsers read `/\host` like `//host`, another site.
-    local = target.startswith("/") and not target.startswith(("//", "/\\"))
-    return redirect(target if local and "\\" not in target else "/")
+    session.update(user_id=user.id, key=user.session_key, seen=utcnow().timestamp(), lang=lang())
+    return redirect(local_target(request.args.get("next", "")))
+
+
+def local_target(target: str) -> str:
+    """Where to go after signing in: a path on this site, else the dashboard. Browsers drop
+    tabs and newlines and read a backslash as a slash, so `/\\t/evil.example` would lead to
+    another site: any control character or backslash refuses the target."""
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 32 or ord(c) == 127 for c in target)
+    ):
+        return "/"
+    return target
 
 
 @ui.post("/logout")
 def logout() -> Response:
+    """Sign out: every session of this user ends, a copied cookie included."""
+    if g.user is not None:
+        end_sessions(g.user)
+    chosen = lang()
     session.clear()
+    session["lang"] = chosen
     return redirect(url_for("ui.login"))
+
+
+@ui.get("/favicon.ico")
+def favicon() -> Response:
+    return redirect(url_for("ui.static", filename="favicon.svg"))
+
+
+def _error_page(status: int, detail: str = "") -> tuple[str, int]:
+    """An error as a page in the page's language: what kind of error, and what to do."""
+    key = f"http.{status}.detail"
+    if (lang() == "zh" and not _is_chinese(detail)) or not detail:
+        detail = text(key, lang()) if key in TEXTS else detail
+    title = text(f"http.{status}", lang()) if f"http.{status}" in TEXTS else str(status)
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def _is_chinese(value: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in value)
 
 
 @ui.errorhandler(TrackerError)
 def _tracker_error(exc: TrackerError) -> tuple[str, int]:
-    return render_template("error.html", error=exc), exc.status
+    return _error_page(exc.status, exc.detail)
 
 
-__all__ = ["flash", "needs", "ui", "zone"]
+@ui.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> tuple[str, int]:
+    return _error_page(exc.code or 500, exc.description or "")
+
+
+@ui.errorhandler(DATABASE_DOWN[0])
+@ui.errorhandler(DATABASE_DOWN[1])
+def _database_error(exc: Exception) -> tuple[str, int]:
+    from tracker.api.problems import note_database_error
+
+    kind = note_database_error(exc)
+    return _error_page(503, text(f"http.503.{kind}", lang()))

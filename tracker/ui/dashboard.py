@@ -1,0 +1,39 @@
+"""The dashboard: the week at a glance, from the latest snapshot (computed once, read
+everywhere), and the records not resolved yet."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import render_template
+
+from tracker.clock import utcnow
+from tracker.core.weekly import week_name
+from tracker.services import catalog, incidents, rollup
+from tracker.ui import lang, needs, rules, settings, ui, zone
+
+UNRESOLVED_SHOWN = 8
+GRADE_ROWS = ("AB", "C", "D")
+
+
+@ui.get("/")
+@needs("read")
+def dashboard() -> str:
+    snapshot = rollup.latest_figures()
+    definitions = settings().payments.definitions()
+    now = utcnow()
+    unresolved, unresolved_total = incidents.unresolved_incidents(
+        limit=UNRESOLVED_SHOWN, rules=rules(), now=now
+    )
+    as_of = None if snapshot is None else datetime.fromtimestamp(snapshot["taken_at_unix"], UTC)
+    return render_template(
+        "dashboard.html",
+        snapshot=snapshot,
+        rate_labels={d.name: d.label_zh if lang() == "zh" else d.label_en for d in definitions},
+        names={s.key: s.name for s in catalog.list_services()},
+        grade_rows=GRADE_ROWS,
+        unresolved=unresolved,
+        unresolved_more=unresolved_total - len(unresolved),
+        as_of=as_of,
+        this_week=week_name(now, zone()),
+    )

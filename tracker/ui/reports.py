@@ -1,0 +1,59 @@
+"""The weekly report page (preview and downloads) and the trend chart."""
+
+from __future__ import annotations
+
+from flask import Response, render_template, request
+
+from tracker.clock import utcnow
+from tracker.core.render import formats, render
+from tracker.core.weekly import Review, last_week, week_name
+from tracker.errors import NotFound
+from tracker.services import reports
+from tracker.ui import lang, needs, settings, ui, zone
+
+DETAILS = ("title", "summary")
+
+
+def _detail() -> str:
+    chosen = request.args.get("detail")
+    return chosen if chosen in DETAILS else settings().report.event_detail
+
+
+@ui.get("/report")
+@needs("read")
+def report() -> str:
+    week = request.args.get("week") or last_week(utcnow(), zone())
+    review = reports.weekly_review(week, now=utcnow(), settings=settings())
+    return render_template(
+        "report.html",
+        week=review.report.week,
+        detail=_detail(),
+        details=DETAILS,
+        text=render(review, "md", lang(), _detail()).body,
+    )
+
+
+@ui.get("/report/download")
+@needs("read")
+def report_download() -> Response:
+    fmt = request.args.get("format", "md")
+    if fmt not in formats(Review):
+        raise NotFound(f"no format {fmt[:20]!r}")
+    review = reports.weekly_review(request.args.get("week", ""), now=utcnow(), settings=settings())
+    rendered = render(review, fmt, lang(), _detail())
+    return Response(
+        rendered.body,
+        content_type=rendered.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{rendered.filename}"'},
+    )
+
+
+@ui.get("/chart.png")
+@needs("read")
+def chart() -> Response:
+    from tracker.charts import trend_png
+    from tracker.services.trends import weekly_trend
+
+    week = request.args.get("week") or week_name(utcnow(), zone())
+    png = trend_png(weekly_trend(week, now=utcnow(), settings=settings()), lang=lang())
+    return Response(png, mimetype="image/png")
