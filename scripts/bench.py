@@ -148,6 +148,7 @@ def import_file(app, path: Path) -> None:
     from tracker.clock import utcnow
     from tracker.db import database
     from tracker.services.payment_import import import_csv
+    from tracker.services.payments import Bounds
 
     settings = app.extensions["tracker.settings"]
     with app.app_context(), database.connection_context(), path.open("rb") as fh:
@@ -156,6 +157,7 @@ def import_file(app, path: Path) -> None:
             name=path.name,
             zone=settings.zone,
             outcomes=settings.outcomes.outcome_map(),
+            bounds=Bounds.at(utcnow(), max_channels=settings.payments.max_channels),
             actor="bench",
             now=utcnow(),
         )

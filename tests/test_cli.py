@@ -6,6 +6,8 @@ import pytest
 
 from tests.factories import incident_body
 from tracker.cli import main
+from tracker.db import database
+from tracker.models import Incident
 from tracker.services.tokens import PREFIX
 
 
@@ -163,9 +165,11 @@ def test_incidents_show_prints_local_times_and_plain_values(runner, gateway, api
     assert "银商 0.5 (external)" in shown and "None" not in shown and "[" not in shown
 
 
-def test_incidents_show_never_sends_a_terminal_escape(runner, gateway, api):
-    created = api.post("/incidents", incident_body(summary="清屏\x1b[2J")).get_json()
-    shown = runner.invoke(main, ["incidents", "show", str(created["id"])]).output
+def test_incidents_show_never_sends_a_terminal_escape(runner, incident, app):
+    """A record stored before control characters were refused still prints harmlessly."""
+    with app.app_context(), database.connection_context():
+        Incident.update(summary="清屏\x1b[2J").where(Incident.id == incident["id"]).execute()
+    shown = runner.invoke(main, ["incidents", "show", str(incident["id"])]).output
     assert "\x1b" not in shown and "\\x1b[2J" in shown
 
 

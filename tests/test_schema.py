@@ -31,13 +31,18 @@ def fresh_url(backend, tmp_path):
 
 
 def _shape(db):
-    """Every table's columns (name, type, nullability, key), indexes and foreign keys."""
+    """Every table's columns (name, type, nullability, key), indexes and foreign keys; not
+    the trigram indexes of incident search, which only PostgreSQL has (migration 0012)."""
     shape = {}
     for table in sorted(set(db.get_tables()) - {HISTORY_TABLE}):
         columns = {
             (c.name, c.data_type.lower(), c.null, c.primary_key) for c in db.get_columns(table)
         }
-        indexes = {(tuple(i.columns), i.unique) for i in db.get_indexes(table)}
+        indexes = {
+            (tuple(i.columns), i.unique)
+            for i in db.get_indexes(table)
+            if not i.name.endswith("_trgm")
+        }
         keys = {(k.column, k.dest_table, k.dest_column) for k in db.get_foreign_keys(table)}
         shape[table] = (columns, indexes, keys)
     return shape
@@ -51,7 +56,9 @@ def test_migrations_build_exactly_the_models_schema(fresh_url):
     with migrated.connection_context(), created.connection_context():
         assert _shape(migrated) == _shape(created)
         database.initialize(migrated)
-        assert not diff_models(migrated, list(MODELS))
+        diff = diff_models(migrated, list(MODELS))
+        kept = [i for i in diff.drop_indexes if not i.name.endswith("_trgm")]
+        assert not diff._replace(drop_indexes=kept)
 
 
 def test_upgrade_is_idempotent(fresh_url):

@@ -13,8 +13,9 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tracker import api, db, metrics, ui
+from tracker import api, db, headers, metrics, ui
 from tracker.api.routing import RowId
+from tracker.services.trends import ChartCache
 from tracker.settings import Settings, load_settings
 
 
@@ -41,12 +42,14 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
     app.extensions["tracker.settings"] = settings
     app.extensions["tracker.grading"] = settings.grading.rules()
+    app.extensions["tracker.charts"] = ChartCache()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app.url_map.converters["int"] = RowId  # before any route: ids beyond the column are 404s
     db.init_app(app)
     metrics.init_app(app)
     api.init_app(app)
     ui.init_app(app)
+    headers.init_app(app)
     return app
 
 
@@ -57,7 +60,7 @@ def secret_key(settings: Settings) -> str:
         return settings.secret_key
     path = settings.data_dir / "secret_key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the owner's only
         with (
             contextlib.suppress(FileExistsError),
             open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh,

@@ -611,6 +611,7 @@ def payments_import(path: str, quiet: bool) -> None:
     from tqdm import tqdm
 
     from tracker.services.payment_import import import_csv
+    from tracker.services.payments import Bounds
 
     stream = click.open_file(path, "rb")
     size = None if path == "-" else Path(path).stat().st_size
@@ -625,13 +626,15 @@ def payments_import(path: str, quiet: bool) -> None:
     )
     with _app() as app, stream, bar:
         settings = app.extensions["tracker.settings"]
+        now = utcnow()
         summary = import_csv(
             stream,
             name=path,
             zone=settings.zone,
             outcomes=settings.outcomes.outcome_map(),
+            bounds=Bounds.at(now, max_channels=settings.payments.max_channels),
             actor=_actor(),
-            now=utcnow(),
+            now=now,
             progress=bar.update,
         )
     click.echo(f"{path}: {summary.rows} {summary.shape} rows → {summary.buckets} minute buckets")

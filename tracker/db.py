@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -17,6 +19,7 @@ from playhouse.pool import PooledPostgresqlDatabase
 database = peewee.DatabaseProxy()
 # What the driver raises when the database does not answer: the API turns these into 503.
 DATABASE_DOWN: tuple[type[Exception], ...] = (peewee.OperationalError, peewee.InterfaceError)
+PATIENT_MS = 24 * 3600 * 1000  # "as long as it takes", in SQLite's busy-timeout units
 
 
 class BaseModel(peewee.Model):
@@ -40,7 +43,7 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000) -> peewee.Database:
     if scheme == "sqlite":
         path = params.pop("database")
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(path))
         return peewee.SqliteDatabase(
             path,
             pragmas={
@@ -58,6 +61,16 @@ def open_database(url: str, *, busy_timeout_ms: int = 5000) -> peewee.Database:
     params.setdefault("connect_timeout", 5)
     params.setdefault("options", f"-c lock_timeout={busy_timeout_ms}")
     return PooledPostgresqlDatabase(params.pop("database"), **params)
+
+
+def _private_file(path: Path) -> None:
+    """Make the database file readable by its owner only (it holds password hashes and token
+    digests) before SQLite creates it; SQLite gives its WAL and shared-memory files the same
+    mode. A folder made for it is the owner's only too."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def lock_timed_out(exc: BaseException) -> bool:
@@ -88,22 +101,58 @@ def exclusive(db: peewee.Database, name: str) -> Iterator[None]:
 
 
 @contextmanager
-def waiting_without_bound(db: peewee.Database) -> Iterator[None]:
-    """Let the locks taken inside wait as long as it takes (schema migrations: a replica
-    starting beside one that migrates waits for it instead of failing). Opens a connection
-    if none is open and gives it back as it was."""
-    with db.connection_context():
-        if is_postgres(db):
-            with db.atomic():
-                db.execute_sql("SET LOCAL lock_timeout = 0")
-                yield
-            return
-        (previous,) = db.execute_sql("PRAGMA busy_timeout").fetchone()
-        db.execute_sql("PRAGMA busy_timeout = 2147483647")
+def waiting_without_bound(db: peewee.Database) -> Iterator[peewee.Database]:
+    """A connection whose locks wait as long as it takes (schema migrations: a replica
+    starting beside one that migrates waits for it instead of failing), yielded as the
+    database to use inside. SQLite: a connection of its own to the same file, patient from
+    the moment it connects. PostgreSQL: `db` itself, with no lock_timeout in a transaction."""
+    if is_postgres(db):
+        with db.connection_context(), db.atomic():
+            db.execute_sql("SET LOCAL lock_timeout = 0")
+            yield db
+        return
+    if db.database == ":memory:":  # a database of one connection: nobody to wait for
+        with db.connection_context():
+            yield db
+        return
+    patient = open_database(f"sqlite:///{db.database}", busy_timeout_ms=PATIENT_MS)
+    try:
+        with patient.connection_context():
+            yield patient
+    finally:
+        patient.close()
+
+
+class TooSlow(Exception):
+    """A query ran past its time limit and was stopped."""
+
+
+@contextmanager
+def time_limit(db: peewee.Database, seconds: float) -> Iterator[None]:
+    """Stop the queries inside once they have run `seconds` (TooSlow): a search a client made
+    broad must not hold a database connection and a core for long. PostgreSQL: a
+    transaction-scoped statement_timeout. SQLite: a progress handler that interrupts."""
+    if is_postgres(db):
         try:
-            yield
-        finally:
-            db.execute_sql(f"PRAGMA busy_timeout = {int(previous)}")
+            with db.atomic():
+                db.execute_sql(f"SET LOCAL statement_timeout = {int(seconds * 1000)}")
+                yield
+        except peewee.OperationalError as exc:
+            if getattr(getattr(exc, "orig", None), "pgcode", None) == "57014":  # query_canceled
+                raise TooSlow(str(exc)) from None
+            raise
+        return
+    deadline = time.monotonic() + seconds
+    connection = db.connection()
+    connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 20_000)
+    try:
+        yield
+    except peewee.OperationalError as exc:
+        if "interrupted" in str(exc):
+            raise TooSlow(str(exc)) from None
+        raise
+    finally:
+        connection.set_progress_handler(None, 0)
 
 
 def wait_until_up(db: peewee.Database, *, say: Callable[[str], None], pause: float = 1.0) -> None:

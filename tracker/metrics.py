@@ -50,6 +50,9 @@ AVAILABILITY_GAUGES = (
 )
 
 
+STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class SnapshotCollector:
     """Builds fresh metric families from the latest snapshot on every collect()."""
 
@@ -198,8 +201,10 @@ def init_app(app: Flask) -> None:
     def _count(response: Response) -> Response:
         started = g.get("tracker_started")
         if started is not None:
+            # Every label from a bounded set: a made-up method would be a new series for good.
+            method = request.method if request.method in STANDARD_METHODS else "other"
             route = request.url_rule.rule if request.url_rule else "unmatched"
-            labels = (request.method, route, str(response.status_code))
+            labels = (method, route, str(response.status_code))
             requests.labels(*labels).inc()
             latency.labels(*labels).observe(time.perf_counter() - started)
         return response

@@ -147,11 +147,16 @@ class Incident(BaseModel):
 
     @classmethod
     def matching(cls, query: peewee.ModelSelect, text: str) -> peewee.ModelSelect:
-        """Case-insensitive search in title, summary and location."""
-        pattern = f"%{text}%"
-        return query.where(
-            cls.title.ilike(pattern) | cls.summary.ilike(pattern) | cls.location.ilike(pattern)
-        )
+        """Case-insensitive search for `text` as written in title, summary and location: `%`
+        and `_` are characters here, not wildcards (PostgreSQL: trigram indexes serve it)."""
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = peewee.Value(f"%{escaped}%")
+        like = "ILIKE" if is_postgres(cls._meta.database) else "LIKE"
+
+        def contains(field: peewee.Field) -> peewee.NodeList:
+            return peewee.NodeList((field, peewee.SQL(like), pattern, peewee.SQL("ESCAPE '\\'")))
+
+        return query.where(contains(cls.title) | contains(cls.summary) | contains(cls.location))
 
     @classmethod
     def newest_first(cls, query: peewee.ModelSelect) -> peewee.ModelSelect:
@@ -413,6 +418,18 @@ class LoginAttempt(BaseModel):
         return cls.update(cleared=True).where((cls.name == name) & ~cls.succeeded).execute()
 
 
+class PaymentChannel(BaseModel):
+    """Every payment channel ever written: their number is capped (`payments.max_channels`),
+    since each one multiplies the figures every rollup computes and every scrape carries."""
+
+    name = peewee.CharField(max_length=64, unique=True)
+    first_seen = UTCDateTimeField()
+
+    @classmethod
+    def known(cls, names: Iterable[str]) -> set[str]:
+        return {n for (n,) in cls.select(cls.name).where(cls.name.in_(list(names))).tuples()}
+
+
 @_outcome_columns(stored_as_given=True)
 class PaymentMinute(BaseModel):
     """The counts of one minute of one series; writing an outcome again replaces it."""
@@ -606,6 +623,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     AuditRecord,
     MaintenanceWindow,
     ApiToken,
+    PaymentChannel,
     PaymentMinute,
     PaymentDay,
     State,

@@ -20,8 +20,8 @@ def _runner(db: peewee.Database) -> Runner:
 def upgrade(db: peewee.Database) -> list[str]:
     """Apply pending migrations; returns their names. Replicas starting together are safe:
     the first takes the lock and migrates, the others wait and then find nothing to do."""
-    with waiting_without_bound(db), exclusive(db, "tracker.schema"):
-        return _runner(db).up()
+    with waiting_without_bound(db) as patient, exclusive(patient, "tracker.schema"):
+        return _runner(patient).up()
 
 
 def pending(db: peewee.Database) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar
 
@@ -90,8 +90,27 @@ def _not_bool(value: Any) -> Any:
 
 
 NoBool = BeforeValidator(_not_bool)
+# DESIGN §3: what is stored lies from 1970 on (and no later than now + 5 minutes, which the
+# services check, or two years ahead for maintenance); what a query asks about, within years
+# 2 to 9998, so that every window around it stays inside what a datetime can hold.
+STORED_FROM = datetime(1970, 1, 1, tzinfo=UTC)
+ASKED_FROM, ASKED_UNTIL = datetime(2, 1, 1, tzinfo=UTC), datetime(9998, 12, 31, tzinfo=UTC)
+
+
+def _between(first: datetime, last: datetime) -> AfterValidator:
+    def check(value: datetime) -> datetime:
+        if not first <= value <= last:
+            raise ValueError(f"must lie between {first:%Y-%m-%d} and {last:%Y-%m-%d}")
+        return value
+
+    return AfterValidator(check)
+
+
 Instant = Annotated[
-    AwareDatetime, BeforeValidator(_text_time), Field(examples=["2024-07-23T10:04:00+08:00"])
+    AwareDatetime,
+    BeforeValidator(_text_time),
+    _between(STORED_FROM, ASKED_UNTIL),
+    Field(examples=["2024-07-23T10:04:00+08:00"]),
 ]
 ServiceKey = Annotated[str, Field(pattern=SERVICE_KEY_PATTERN, examples=["payment-gateway"])]
 
@@ -105,13 +124,6 @@ def field_path(loc: Sequence[Any], prefix: str = "") -> str:
         else:
             path += f".{part}" if path else str(part)
     return path or "body"
-
-
-# Messages of this module's validators, by the code the UI says them with.
-MESSAGE_CODES = {
-    "shares must sum to at most 1": "error.shares",
-    "lists a service twice": "error.service_twice",
-}
 
 
 def validation_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
@@ -138,17 +150,26 @@ def Omittable(**constraints: Any) -> Any:
 
 
 NUL_MESSAGE = "must not contain NUL characters (U+0000)"
+CONTROL_MESSAGE = "must not contain control characters other than newline and tab"
+# C0 and C1 controls but newline and tab: an escape sequence in a title would clear a terminal
+# or write its clipboard when printed, and a NUL PostgreSQL cannot store at all.
+CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def _no_nul(value: Any) -> Any:
-    """PostgreSQL cannot store U+0000 in text; refuse it as input everywhere, on every backend."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError(NUL_MESSAGE)
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, str) and "\x00" in item:
-                raise ValueError(NUL_MESSAGE)
+# Messages of this module's validators, by the code the UI says them with.
+MESSAGE_CODES = {
+    "shares must sum to at most 1": "error.shares",
+    NUL_MESSAGE: "pydantic.control_characters",
+    CONTROL_MESSAGE: "pydantic.control_characters",
+    "lists a service twice": "error.service_twice",
+}
+
+
+def _no_controls(value: Any) -> Any:
+    """Refuse control characters in text as input everywhere, on every backend (DESIGN §3)."""
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str) and (found := CONTROLS.search(text)):
+            raise ValueError(NUL_MESSAGE if found.group() == "\x00" else CONTROL_MESSAGE)
     return value
 
 
@@ -157,8 +178,8 @@ class Input(BaseModel):
 
     @field_validator("*")
     @classmethod
-    def _no_nul_characters(cls, value: Any) -> Any:
-        return _no_nul(value)
+    def _no_control_characters(cls, value: Any) -> Any:
+        return _no_controls(value)
 
 
 class Output(BaseModel):
@@ -399,7 +420,10 @@ def _plus_from_query(value: Any) -> Any:
 
 
 QueryInstant = Annotated[
-    AwareDatetime, BeforeValidator(_text_time), BeforeValidator(_plus_from_query)
+    AwareDatetime,
+    BeforeValidator(_text_time),
+    BeforeValidator(_plus_from_query),
+    _between(ASKED_FROM, ASKED_UNTIL),
 ]
 
 
@@ -415,7 +439,9 @@ class IncidentQuery(PageQuery):
     grade: Literal["A", "B", "C", "D", "AB", "none", "ungraded"] | None = None
     service: ServiceKey | None = None
     status: Status | None = None
-    q: str | None = Field(None, min_length=1, max_length=200, description="Search text")
+    q: str | None = Field(
+        None, min_length=1, max_length=100, description="Search text (as written: % and _ too)"
+    )
 
 
 AuditEntity = Literal[

@@ -51,6 +51,12 @@ class ServerSettings(_Section):
     host: str = Field(description="Address `tracker serve` binds to")
     port: int = Field(ge=1, le=65535, description="Port `tracker serve` listens on")
     workers: int = Field(ge=1, le=64, description="gunicorn worker processes")
+    request_read_seconds: float = Field(
+        gt=0,
+        le=600,
+        description="A request must arrive whole within this many seconds of its first byte "
+        "(a slow client holds a worker thread that long at most)",
+    )
     trusted_proxy_hops: int = Field(
         ge=0,
         le=10,
@@ -142,6 +148,11 @@ class RateSettings(_Section):
 
 class PaymentSettings(_Section):
     max_batch_rows: int = Field(ge=1, le=1_000_000, description="Largest payment-count batch")
+    max_channels: int = Field(
+        ge=1,
+        le=10_000,
+        description="Most distinct payment channels kept; a row adding one more is a 422",
+    )
     rates: list[RateSettings] = Field(min_length=1, description="Success-rate definitions")
 
     @field_validator("rates")

@@ -18,6 +18,7 @@ from tracker.services.payment_import import (
     ImportFailed,
     import_csv,
 )
+from tracker.services.payments import Bounds
 
 BOUNDED = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -74,6 +75,7 @@ def _import(app, data: bytes):
             name="fuzz.csv",
             zone=settings_.zone,
             outcomes=settings_.outcomes.outcome_map(),
+            bounds=Bounds.at(utcnow(), max_channels=settings_.payments.max_channels),
             actor="test",
             now=utcnow(),
         )

@@ -17,6 +17,7 @@ from tracker.api import (  # noqa: F401  (routes)
     trends,
 )
 from tracker.api.blueprint import api
+from tracker.api.docs import swagger
 from tracker.api.health import health
 from tracker.api.routing import install
 
@@ -24,4 +25,5 @@ from tracker.api.routing import install
 def init_app(app: Flask) -> None:
     problems.init_app(app)
     app.register_blueprint(health)
+    app.register_blueprint(swagger)
     app.extensions["tracker.openapi"] = install(app, api)

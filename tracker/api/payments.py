@@ -47,7 +47,8 @@ def _batch_rows(raw: bytes, context: dict[str, Any] | None) -> list[Any]:
 )
 def ingest_counts(body: list[Any]):
     """Upsert minute buckets all or nothing; a key written again replaces the old count."""
-    upserted = payments.ingest(body, zone=settings().zone)
+    bounds = payments.Bounds.at(utcnow(), max_channels=settings().payments.max_channels)
+    upserted = payments.ingest(body, zone=settings().zone, bounds=bounds)
     return Upserted(upserted=upserted)
 
 

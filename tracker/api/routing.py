@@ -2,8 +2,8 @@
 
 `@endpoint(...)` records what a view takes and returns; `install(app, blueprint)` registers the
 blueprint, wraps each view with the parsing and the role check, and hands the same models to
-spectree, which writes the OpenAPI 3.1 document (served at /api/v1/openapi.json; spectree's
-Swagger UI and Redoc pages at /api/docs/).
+spectree, which writes the OpenAPI 3.1 document (served at /api/v1/openapi.json; Swagger UI
+at /api/docs/).
 """
 
 from __future__ import annotations
@@ -205,6 +205,7 @@ def install(app: Flask, blueprint: Blueprint) -> SpecTree:
         description="Incidents, availability, error budgets and payment success rates.",
         path="api/docs",
         filename="openapi.json",
+        page_templates={},  # the page is tracker's own (api/docs.py): no scripts from a CDN
         mode="strict",
         annotations=False,
         validation_error_status=422,

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Response
+from flask import Response, current_app
 from pydantic import Field
 
 from tracker.api.blueprint import api
 from tracker.api.context import settings
 from tracker.api.routing import endpoint
-from tracker.charts import chart_language, trend_png
+from tracker.charts import chart_language
 from tracker.clock import utcnow
 from tracker.schemas import Input
-from tracker.services.trends import weekly_trend
 
 
 class ChartQuery(Input):
@@ -26,7 +25,8 @@ class ChartQuery(Input):
 @endpoint(query=ChartQuery, tags=("reports",))
 def weekly_chart(week: str, query: ChartQuery) -> Response:
     """Availability and success rates over the 12 ISO weeks ending with `week`, as a PNG."""
-    trend = weekly_trend(week, now=utcnow(), settings=settings())
-    response = Response(trend_png(trend, lang=query.lang), mimetype="image/png")
+    charts = current_app.extensions["tracker.charts"]
+    png = charts.png(week, query.lang, now=utcnow(), settings=settings())
+    response = Response(png, mimetype="image/png")
     response.headers["Content-Language"] = chart_language(query.lang)
     return response

@@ -17,7 +17,7 @@ from tracker.core.display import count, percent, utc_text
 from tracker.core.durations import DurationStats
 from tracker.core.exact import exact, to_decimal
 from tracker.core.texts import Lang, text
-from tracker.core.weekly import RateFigure, counts_line
+from tracker.core.weekly import YEARS, RateFigure, counts_line
 
 Kind = Literal["month", "year"]
 MONTH_PATTERN = re.compile(r"([0-9]{4})-([0-9]{1,2})")  # 2024-07; the team also writes 2024-7
@@ -32,15 +32,15 @@ def parse_month(text: str) -> tuple[int, int]:
     if match is None:
         raise ValueError(f"{text!r} is not a month like 2024-07")
     year, month = int(match[1]), int(match[2])
-    if year < 1 or not 1 <= month <= 12:
-        raise ValueError(f"{text!r} is not a month like 2024-07")
+    if not YEARS[0] <= year <= YEARS[1] or not 1 <= month <= 12:
+        raise ValueError(f"{text!r} is not a month like 2024-07 (years {YEARS[0]}-{YEARS[1]})")
     return year, month
 
 
 def parse_year(text: str) -> int:
     """`2024` → 2024; ValueError for anything else."""
-    if YEAR_PATTERN.fullmatch(text) is None or int(text) < 1:
-        raise ValueError(f"{text!r} is not a year like 2024")
+    if YEAR_PATTERN.fullmatch(text) is None or not YEARS[0] <= int(text) <= YEARS[1]:
+        raise ValueError(f"{text!r} is not a year like 2024 (years {YEARS[0]}-{YEARS[1]})")
     return int(text)
 
 

@@ -248,6 +248,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "error.ends_before_start": ("必须晚于开始时间", "must be after starts_at"),
     "error.announced_in_future": ("不能晚于当前时间", "is in the future"),
+    "error.search_too_slow": (
+        "搜索超过{seconds}秒，请用时间、状态、定级或服务缩小范围",
+        "the search ran over {seconds} s; narrow it with since, until, status, grade or service",
+    ),
+    "error.too_far_ahead": ("最多提前两年登记", "must lie within two years from now"),
     "error.all_alone": ("“全部服务”不能与具体服务同选", '"all" stands alone'),
     "error.too_many_attempts": (
         "登录失败次数过多，请{minutes}分钟后再试",

@@ -20,6 +20,7 @@ from tracker.core.texts import Lang, term, text
 
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(\d{1,2})$")  # the team writes 2024-W2
 EVENT_GAP = "    "  # the seeds put four spaces between the time and the title
+YEARS = (2, 9998)  # of a report: its windows (and a 12-week trend) stay within datetime's
 Detail = Literal["title", "summary"]
 
 
@@ -29,6 +30,8 @@ def parse_week(text: str) -> tuple[int, int]:
     if match is None:
         raise ValueError(f"{text!r} is not an ISO week like 2024-W30")
     year, week = int(match[1]), int(match[2])
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise ValueError(f"{text!r}: a week of the years {YEARS[0]} to {YEARS[1]}")
     try:
         date.fromisocalendar(year, week, 1)
     except ValueError:
@@ -120,9 +123,13 @@ def counts_line(counts: dict[str, GradeCount], lang: Lang) -> str:
     )
 
 
+CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def one_line(value: str) -> str:
-    """Text as one line: every run of whitespace (newlines too) becomes one space."""
-    return " ".join(value.split())
+    """Text as one line: every run of whitespace (newlines too) becomes one space, and a
+    control character (none is stored now; older records may hold one) becomes U+FFFD."""
+    return " ".join(CONTROLS.sub("\ufffd", value).split())
 
 
 def event_line(event: Event, zone: ZoneInfo, lang: Lang, detail: Detail = "title") -> str:

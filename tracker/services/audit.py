@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tracker.errors import Forbidden
 from tracker.models import AuditRecord
 from tracker.schemas import AuditOut, AuditQuery
 from tracker.services.paging import Page, paginate
@@ -58,11 +59,20 @@ def record_update(
     return True
 
 
-def list_audit(query: AuditQuery) -> Page[AuditOut]:
-    """Audit records in the order they were written."""
+# Who holds which token and sign-in: for admins only (names, roles, the OS user of the CLI).
+PRIVATE_ENTITIES = ("token", "user")
+
+
+def list_audit(query: AuditQuery, *, private: bool = False) -> Page[AuditOut]:
+    """Audit records in the order they were written; those of tokens and users only when
+    `private` (an admin asks)."""
+    if query.entity in PRIVATE_ENTITIES and not private:
+        raise Forbidden(f"the audit of {query.entity} records is for admins")
     rows = AuditRecord.filtered(
         entity=query.entity, entity_id=query.entity_id, since=query.since
     ).order_by(AuditRecord.id)
+    if not private:
+        rows = rows.where(AuditRecord.entity.not_in(PRIVATE_ENTITIES))
     page = paginate(
         rows,
         query,

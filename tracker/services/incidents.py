@@ -17,7 +17,7 @@ from tracker.core.incidents import (
     status_errors,
     time_errors,
 )
-from tracker.db import database, exclusive
+from tracker.db import TooSlow, database, exclusive, time_limit
 from tracker.errors import FieldError, Invalid, NotFound
 from tracker.models import (
     Incident,
@@ -42,6 +42,7 @@ DERIVED = frozenset(
     {"suggested_grade", "suggested_grade_reason", "attributed_weight", "updated_at"}
 )
 GRADE_FILTERS: dict[str, tuple[str, ...]] = {"AB": ("A", "B")}
+SEARCH_SECONDS = 3
 
 
 def _service_tiers() -> dict[str, int]:
@@ -216,7 +217,14 @@ def update_incident(
         merged = _normalise({**incident.__data__, **changes})
         services = _resolve_services(new_keys) if new_keys is not None else None
         keys = sorted(new_keys) if new_keys is not None else keys
-        _check(merged, keys, tiers, rules=rules, now=now, grading="grade" in changes)
+        # The grade is checked against the suggestion when the grade or its reason changes, not
+        # at every edit: a stored grade was checked when it was set (and a service's tier
+        # changed since must not make an unrelated edit fail).
+        grading = any(
+            name in changes and changes[name] != getattr(incident, name)
+            for name in ("grade", "grade_reason")
+        )
+        _check(merged, keys, tiers, rules=rules, now=now, grading=grading)
         for name, value in merged.items():
             if name != "id":
                 setattr(incident, name, value)
@@ -254,14 +262,32 @@ def suggestion_of(incident: IncidentOut, *, rules: GradingRules, now: datetime) 
 def list_incidents(
     query: IncidentQuery, *, rules: GradingRules, now: datetime
 ) -> Page[IncidentOut]:
-    """Newest first by `detected_at`, filtered as asked."""
-    page = paginate(
-        matching(query).dicts(),  # plain rows: no model objects to build and drop
-        query,
-        key=lambda r: [r["detected_at"].isoformat(), r["id"]],
-        after=lambda q, v: Incident.after(q, datetime.fromisoformat(v[0]), int(v[1])),
-        arity=2,
-    )
+    """Newest first by `detected_at`, filtered as asked. A text search is stopped after
+    SEARCH_SECONDS (a 422 asking to narrow it)."""
+
+    def read() -> Page[Any]:
+        return paginate(
+            matching(query).dicts(),  # plain rows: no model objects to build and drop
+            query,
+            key=lambda r: [r["detected_at"].isoformat(), r["id"]],
+            after=lambda q, v: Incident.after(q, datetime.fromisoformat(v[0]), int(v[1])),
+            arity=2,
+        )
+
+    if query.q is None:
+        page = read()
+    else:
+        try:
+            with time_limit(database, SEARCH_SECONDS):
+                page = read()
+        except TooSlow:
+            raise Invalid.one(
+                "q",
+                f"the search ran over {SEARCH_SECONDS} s; narrow it with since, until, "
+                "status, grade or service",
+                "error.search_too_slow",
+                seconds=SEARCH_SECONDS,
+            ) from None
     keys = service_keys_by_incident([r["id"] for r in page.items])
     tiers = _service_tiers()
     return page.map(lambda r: incident_view(r, keys.get(r["id"], []), tiers, rules=rules, now=now))

@@ -15,6 +15,7 @@ from tracker.services import audit
 from tracker.services.paging import Page, paginate
 
 ALL = "all"
+PLANNED_AHEAD = timedelta(days=2 * 366)  # maintenance may be announced up to two years ahead
 UTC_FIELDS = ("starts_at", "ends_at", "announced_at")
 
 
@@ -41,6 +42,10 @@ def _check(values: dict[str, Any], *, now: datetime) -> None:
         errors.append(FieldError("ends_at", "must be after starts_at", "error.ends_before_start"))
     if values["announced_at"] > now + timedelta(minutes=5):
         errors.append(FieldError("announced_at", "is in the future", "error.announced_in_future"))
+    if values["ends_at"] > now + PLANNED_AHEAD:
+        errors.append(
+            FieldError("ends_at", "must lie within two years from now", "error.too_far_ahead")
+        )
     services = values["services"]
     if ALL in services and len(services) > 1:
         errors.append(FieldError("services", '"all" stands alone', "error.all_alone"))

@@ -33,13 +33,28 @@ def encode_cursor(values: Sequence[Any]) -> str:
 
 
 def decode_cursor(text: str, arity: int) -> list[Any]:
+    """The values of a cursor; a forged one (another shape, a number beyond 64 bits, which no
+    driver can bind) is a 422, never a query."""
     try:
         values = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except ValueError:
         values = None
-    if not isinstance(values, list) or len(values) != arity:
+    if (
+        not isinstance(values, list)
+        or len(values) != arity
+        or not all(_plain(value) for value in values)
+    ):
         raise Invalid.one("cursor", "is not a cursor this server handed out")
     return values
+
+
+def _plain(value: Any) -> bool:
+    """A cursor value: short text, or an integer a 64-bit column holds."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, str) and len(value) <= 64
 
 
 def paginate(

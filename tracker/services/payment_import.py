@@ -29,8 +29,8 @@ from tracker.schemas import (
     validation_errors,
 )
 from tracker.services import audit, payment_columns
-from tracker.services.payment_rows import BadRow, csv_records, fold
-from tracker.services.payments import LOCK, write
+from tracker.services.payment_rows import BadRow, Buckets, csv_records, fold
+from tracker.services.payments import LOCK, Bounds, write
 
 COUNTS_COLUMNS = ("minute", "direction", "channel", "scope", "outcome", "count")
 COUNTS_OPTIONAL = ("amount",)
@@ -88,11 +88,13 @@ def import_csv(
     name: str,
     zone: ZoneInfo,
     outcomes: OutcomeMap,
+    bounds: Bounds,
     actor: str,
     now: datetime,
     progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Import one CSV file (its header says which shape) in one transaction."""
+    store = partial(write, zone=zone, bounds=bounds, field="")
     reader = csv.reader(_lines(stream, name, progress))
     try:
         header = [column.strip().lower() for column in next(reader, [])]
@@ -100,13 +102,17 @@ def import_csv(
         raise ImportFailed(name, 1, [FieldError("header", f"not valid CSV: {exc}")]) from None
     with exclusive(database, LOCK):
         if _is_shape(header, COUNTS_COLUMNS, COUNTS_OPTIONAL):
-            summary = _import_canonical_counts(stream, header, zone=zone, progress=progress)
+            summary = _import_canonical_counts(
+                stream, header, zone=zone, store=store, progress=progress
+            )
             if summary is None:
                 reader = csv.reader(_lines(stream, name, progress))
                 next(reader)  # the header, read above
-                summary = _import_counts(reader, header, name=name, zone=zone)
+                summary = _import_counts(reader, header, name=name, zone=zone, store=store)
         elif _is_shape(header, TRANSACTION_COLUMNS):
-            summary = _import_transactions(reader, header, name=name, zone=zone, outcomes=outcomes)
+            summary = _import_transactions(
+                reader, header, name=name, zone=zone, outcomes=outcomes, store=store
+            )
         else:
             raise ImportFailed(name, 1, [FieldError("header", _header_help(header))])
         audit.record(
@@ -216,7 +222,12 @@ _TRANSACTION_ROWS = TypeAdapter(list[Transaction])
 
 
 def _import_canonical_counts(
-    stream: BinaryIO, header: list[str], *, zone: ZoneInfo, progress: Callable[[int], None] | None
+    stream: BinaryIO,
+    header: list[str],
+    *,
+    zone: ZoneInfo,
+    store: Callable[[Buckets], None],
+    progress: Callable[[int], None] | None,
 ) -> ImportSummary | None:
     """A counts file in canonical form, the fast way (payment_columns). None if the file is
     not canonical throughout (what it wrote is rolled back, and the stream rewound for the
@@ -235,7 +246,7 @@ def _import_canonical_counts(
     try:
         with database.atomic():  # a savepoint inside the import's transaction
             rows = payment_columns.import_counts(
-                stream, header, zone=zone, write=partial(write, zone=zone), progress=counted
+                stream, header, zone=zone, write=store, progress=counted
             )
     except payment_columns.NotCanonical:
         if progress is not None:
@@ -245,7 +256,9 @@ def _import_canonical_counts(
     return ImportSummary("counts", rows=rows, buckets=rows)
 
 
-def _import_counts(reader, header, *, name: str, zone: ZoneInfo) -> ImportSummary:
+def _import_counts(
+    reader, header, *, name: str, zone: ZoneInfo, store: Callable[[Buckets], None]
+) -> ImportSummary:
     """Rows go straight from the CSV reader to the payment service's fold (an empty amount
     cell means "not given"); a chunk at a time is written inside the import's transaction."""
     summary = ImportSummary("counts")
@@ -255,14 +268,20 @@ def _import_counts(reader, header, *, name: str, zone: ZoneInfo) -> ImportSummar
         except BadRow as exc:
             errors = [FieldError(e.field or "row", e.message) for e in exc.errors]
             raise ImportFailed(name, lines[exc.index], errors) from None
-        write(folded.buckets, zone=zone)
+        store(folded.buckets)
         summary.rows += folded.rows
         summary.buckets += folded.rows
     return summary
 
 
 def _import_transactions(
-    reader, header, *, name: str, zone: ZoneInfo, outcomes: OutcomeMap
+    reader,
+    header,
+    *,
+    name: str,
+    zone: ZoneInfo,
+    outcomes: OutcomeMap,
+    store: Callable[[Buckets], None],
 ) -> ImportSummary:
     """Attempt 1 feeds scope first_attempt, final rows feed scope final; buckets add up in a
     temporary table, then replace the stored buckets of the minutes the file covers."""
@@ -285,7 +304,7 @@ def _import_transactions(
                 _stage(pending)
                 pending.clear()
         _stage(pending)
-        summary.buckets = _merge_stage(zone)
+        summary.buckets = _merge_stage(zone, store)
     finally:
         PaymentStage.drop_table(safe=True)
     return summary
@@ -334,11 +353,11 @@ def _stage(pending: dict[tuple, list[int]]) -> None:
         ).execute()
 
 
-def _merge_stage(zone: ZoneInfo) -> int:
+def _merge_stage(zone: ZoneInfo, store: Callable[[Buckets], None]) -> int:
     """Replace stored buckets with the staged ones, a page at a time."""
     merged, last_id = 0, 0
     while page := PaymentStage.page_after(last_id, CHUNK_ROWS):
-        write(fold(map(PaymentStage.as_record, page), zone=zone).buckets, zone=zone)
+        store(fold(map(PaymentStage.as_record, page), zone=zone).buckets)
         merged += len(page)
         last_id = page[-1].id
     return merged

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from peewee import EXCLUDED
 
-from tracker.core.display import percent
+from tracker.core.display import percent, utc_text
+from tracker.core.incidents import FUTURE_TOLERANCE
 from tracker.core.rates import (
     RateDefinition,
     RateValue,
@@ -30,6 +31,7 @@ from tracker.models import (
     COUNT_COLUMNS,
     FEN_COLUMNS,
     SERIES_COLUMNS,
+    PaymentChannel,
     PaymentDay,
     PaymentMinute,
     State,
@@ -47,7 +49,43 @@ KEY_LOOKUP_CHUNK = 500
 PRESENT = [tuple(at for at in range(WIDTH) if mask >> at & 1) for mask in range(1 << WIDTH)]
 
 
-def ingest(rows: Sequence[Any], *, zone: ZoneInfo, field: str = "counts") -> int:
+@dataclass(frozen=True)
+class Bounds:
+    """What a write may store (DESIGN §3): minutes up to `latest` (now + 5 minutes), and new
+    channels while there are fewer than `max_channels`."""
+
+    latest: datetime
+    max_channels: int
+
+    @classmethod
+    def at(cls, now: datetime, *, max_channels: int) -> Bounds:
+        return cls(now + FUTURE_TOLERANCE, max_channels)
+
+    def check(self, buckets: Buckets, *, field: str) -> None:
+        """Refuse (422, nothing written) a minute ahead of `latest` or one channel too many;
+        new channels are registered."""
+        at = f"{field}." if field else ""
+        latest = max(key[0] for key in buckets).replace(tzinfo=UTC)
+        if latest > self.latest:
+            raise Invalid.one(f"{at}minute", f"{utc_text(latest)} is in the future")
+        channels = {key[2] for key in buckets}
+        new = sorted(channels - PaymentChannel.known(channels))
+        if not new:
+            return
+        room = self.max_channels - PaymentChannel.select().count()
+        if len(new) > room:
+            raise Invalid.one(
+                f"{at}channel",
+                f"{new[max(room, 0)]!r} would be channel {self.max_channels + 1}; at most "
+                f"payments.max_channels ({self.max_channels}) channels are kept",
+            )
+        PaymentChannel.insert_many(
+            [(name, self.latest - FUTURE_TOLERANCE) for name in new],
+            fields=[PaymentChannel.name, PaymentChannel.first_seen],
+        ).execute()
+
+
+def ingest(rows: Sequence[Any], *, zone: ZoneInfo, bounds: Bounds, field: str = "counts") -> int:
     """Validate and upsert a batch of rows as JSON gave them, all or nothing; returns how many
     rows it held. An invalid row is refused naming it (`counts[3].minute`)."""
     try:
@@ -58,16 +96,17 @@ def ingest(rows: Sequence[Any], *, zone: ZoneInfo, field: str = "counts") -> int
         except BadRow as exc:
             raise Invalid(exc.at(field)) from None
     with exclusive(database, LOCK):
-        write(folded.buckets, zone=zone)
+        write(folded.buckets, zone=zone, bounds=bounds, field=field)
     return folded.rows
 
 
-def write(buckets: Buckets, *, zone: ZoneInfo) -> None:
+def write(buckets: Buckets, *, zone: ZoneInfo, bounds: Bounds, field: str = "counts") -> None:
     """Write folded buckets, replacing any stored outcome with the same key, and move the daily
     totals by the difference. Call inside `exclusive(database, LOCK)` so concurrent writers
     cannot interleave between reading the old counts and writing the new."""
     _ensure_daily_zone(zone)
     if buckets:
+        bounds.check(buckets, field=field)
         _write(buckets)
 
 

@@ -136,7 +136,9 @@ def shown(incident: IncidentOut, zone: ZoneInfo) -> dict[str, Any]:
 def submitted(form: MultiDict) -> dict[str, Any]:
     """A posted form's values in the shape `shown` gives them. A text field the form does not
     carry is left out (an unticked box and an empty list are values)."""
-    values: dict[str, Any] = {name: form[name].strip() for name in TEXT_FIELDS if name in form}
+    values: dict[str, Any] = {
+        name: form[name].replace("\r\n", "\n").strip() for name in TEXT_FIELDS if name in form
+    }  # browsers send a textarea's newlines as CR LF
     for name in TIME_FIELDS:
         if name in form:
             values[name] = form[name].strip()

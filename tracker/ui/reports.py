@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, render_template, request
+from flask import Response, current_app, render_template, request
 
 from tracker.clock import utcnow
 from tracker.core.render import formats, render
@@ -51,9 +51,8 @@ def report_download() -> Response:
 @ui.get("/chart.png")
 @needs("read")
 def chart() -> Response:
-    from tracker.charts import trend_png
-    from tracker.services.trends import weekly_trend
-
     week = request.args.get("week") or week_name(utcnow(), zone())
-    png = trend_png(weekly_trend(week, now=utcnow(), settings=settings()), lang=lang())
-    return Response(png, mimetype="image/png")
+    charts = current_app.extensions["tracker.charts"]
+    return Response(
+        charts.png(week, lang(), now=utcnow(), settings=settings()), mimetype="image/png"
+    )
