@@ -39,7 +39,7 @@ def count_rows(minutes: int) -> Iterator[tuple]:
 def fresh_app(url: str | None, workdir: Path):
     from tracker.app import create_app
     from tracker.db import open_database
-    from tracker.schema import upgrade
+    from tracker.migrate import upgrade
     from tracker.settings import load_settings
 
     url = url or f"sqlite:///{workdir / 'bench.db'}"

@@ -22,7 +22,7 @@ from tracker.app import create_app
 from tracker.clock import utcnow
 from tracker.db import database, open_database
 from tracker.models import MODELS
-from tracker.schema import upgrade
+from tracker.migrate import upgrade
 from tracker.services.tokens import create_token
 from tracker.settings import load_settings
 

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-import tracker.api.trends  # noqa: F401  (registers the route before any app is created)
+import tracker.api.reports  # noqa: F401  (registers the route before any app is created)
 from tests.factories import counts_body, incident_body
 from tracker.charts import chart_language, limits, trend_png
 from tracker.core.trend import Trend, TrendPoint

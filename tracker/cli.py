@@ -24,6 +24,7 @@ from tracker.core.texts import LANGS
 from tracker.core.vocabulary import (
     DETECTION_SOURCES,
     GRADES,
+    LIST_GRADES,
     REGULATORY_LEVELS,
     ROLES,
     ROOT_CAUSES,
@@ -67,7 +68,7 @@ def _app(*, wait: bool = False) -> Iterator[Flask]:
     """The app on a current schema with a database connection, errors turned into messages
     and exit codes; `wait`s for a database that does not answer yet instead of failing."""
     from tracker.app import create_app
-    from tracker.schema import upgrade
+    from tracker.migrate import upgrade
 
     try:
         app = create_app()
@@ -150,7 +151,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations (safe to run from several replicas at once)."""
-    from tracker.schema import upgrade
+    from tracker.migrate import upgrade
 
     with _app() as app:
         applied = upgrade(app.extensions["tracker.db"])
@@ -524,7 +525,7 @@ def _filter_time(name: str, value: str | None, zone: ZoneInfo) -> str | None:
 @incidents.command("list")
 @click.option("--since", help="From this time (with an offset) or date (local midnight)")
 @click.option("--until", help="Before this time or date")
-@click.option("--grade", type=click.Choice(("A", "B", "C", "D", "AB", "none", "ungraded")))
+@click.option("--grade", type=click.Choice(LIST_GRADES))
 @click.option("--service")
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("-q", "q", help="Search title, summary and location")

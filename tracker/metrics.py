@@ -25,9 +25,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from tracker import __version__
 from tracker.db import database
 from tracker.errors import Unauthorized
-from tracker.metrics_env import MULTIPROCESS_ENV
 from tracker.services.jobs import all_failures
 from tracker.services.rollup import latest_figures
+from tracker.settings import MULTIPROCESS_ENV
 
 # name, help, labels (as they appear in the snapshot rows), the snapshot field
 AVAILABILITY_GAUGES = (

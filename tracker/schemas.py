@@ -28,17 +28,22 @@ from typing_extensions import TypedDict
 
 from tracker.core.display import utc_text
 from tracker.core.incidents import SHARE_TOLERANCE
+from tracker.core.texts import Lang
 from tracker.core.vocabulary import (
     RESERVED_SERVICE_KEYS,
     SERVICE_KEY_PATTERN,
     DetectionSource,
+    Direction,
     Grade,
+    ListGrade,
     Outcome,
     RegulatoryLevel,
     RootCause,
+    Scope,
     Status,
     Tier,
 )
+from tracker.core.weekly import Detail
 from tracker.core.windows import WINDOWS
 from tracker.errors import BatchTooLarge, FieldError
 
@@ -436,7 +441,7 @@ class PageQuery(Input):
 class IncidentQuery(PageQuery):
     since: QueryInstant | None = Field(None, description="detected_at ≥ since")
     until: QueryInstant | None = Field(None, description="detected_at < until")
-    grade: Literal["A", "B", "C", "D", "AB", "none", "ungraded"] | None = None
+    grade: ListGrade | None = None
     service: ServiceKey | None = None
     status: Status | None = None
     q: str | None = Field(
@@ -537,8 +542,6 @@ class AvailabilityOut(Output):
 
 # ---- payments --------------------------------------------------------------------------------
 
-Direction = Literal["pay_in", "pay_out"]
-PaymentScope = Literal["final", "first_attempt"]
 CHANNEL_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 Channel = Annotated[str, Field(pattern=CHANNEL_PATTERN, examples=["unionpay"])]
 
@@ -562,7 +565,7 @@ class PaymentCountRow(TypedDict):
     minute: Annotated[Instant, Field(description="Bucket start, a whole minute (seconds = 0)")]
     direction: Direction
     channel: Channel
-    scope: Annotated[PaymentScope, Field(description="final: the order's outcome")]
+    scope: Annotated[Scope, Field(description="final: the order's outcome")]
     outcome: Outcome
     count: Annotated[int, NoBool, Field(ge=0, le=2**62)]
     amount: NotRequired[FenAmount | None]
@@ -591,7 +594,7 @@ class RateQuery(Input):
     since: QueryInstant | None = Field(None, description="Start of a range (instead of window)")
     until: QueryInstant | None = Field(None, description="End of the range; default now")
     channel: Channel | Literal["all"] = "all"
-    lang: Literal["zh", "en"] = Field("zh", description="Language of `label` and `display`")
+    lang: Lang = Field("zh", description="Language of `label` and `display`")
 
 
 class RateOut(BaseModel):
@@ -616,12 +619,18 @@ class RatesOut(BaseModel):
 
 class SummaryQuery(Input):
     format: Literal["md", "json"] = Field("md", description="md (default) or json")
-    lang: Literal["zh", "en"] = Field("zh", description="zh (default) or en")
+    lang: Lang = Field("zh", description="zh (default) or en")
+
+
+class ChartQuery(Input):
+    lang: Lang = Field(
+        "zh", description="zh (default) or en; zh falls back to en where no Chinese font exists"
+    )
 
 
 class ReportQuery(SummaryQuery):
     format: Literal["md", "json", "csv"] = Field("md", description="md (default), json or csv")
-    detail: Literal["title", "summary"] | None = Field(
+    detail: Detail | None = Field(
         None,
         description="What follows each event: its title, or its summary and record link too "
         "(default: the `report.event_detail` setting)",

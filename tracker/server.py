@@ -18,9 +18,8 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
 
 from tracker.db import open_database
-from tracker.metrics_env import MULTIPROCESS_ENV
-from tracker.schema import upgrade
-from tracker.settings import Settings
+from tracker.migrate import upgrade
+from tracker.settings import MULTIPROCESS_ENV, Settings
 
 
 class Server(BaseApplication):

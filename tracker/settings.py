@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tracker.core.grading import DIMENSIONS, GradingRules, Threshold
 from tracker.core.rates import RateDefinition
 from tracker.core.transactions import OutcomeMap
-from tracker.core.vocabulary import Outcome, RegulatoryLevel
+from tracker.core.vocabulary import Direction, IncidentGrade, Outcome, RegulatoryLevel, Scope
+from tracker.core.weekly import Detail
 
 Dimension = Literal[DIMENSIONS]  # type: ignore[valid-type]
 
@@ -33,6 +34,9 @@ SHIPPED_SECTIONS = {
 }
 ENV_PREFIX = "TRACKER_"
 ENV_CONFIG_FILE = "TRACKER_CONFIG"
+# Not a setting: the folder prometheus_client's multiprocess mode reads, which `tracker serve`
+# sets for its workers before any of them imports prometheus_client.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 MIN_SECRET_BYTES = 32
@@ -81,7 +85,7 @@ class AuthSettings(_Section):
 
 
 class ReportSettings(_Section):
-    event_detail: Literal["title", "summary"] = Field(
+    event_detail: Detail = Field(
         description="Weekly events as titles, or with their summary and record link"
     )
 
@@ -107,10 +111,10 @@ class GradingSettings(_Section):
     tier_weights: dict[Annotated[int, Field(ge=1, le=3)], Annotated[float, Field(ge=0)]] = Field(
         description="Weight of impaired minutes by the most critical tier affected"
     )
-    thresholds: dict[Dimension, dict[Literal["A", "B", "C", "D"], float | str]] = Field(
+    thresholds: dict[Dimension, dict[IncidentGrade, float | str]] = Field(
         description='Per dimension and grade: a number (at least) or `"> N"` (more than)'
     )
-    regulatory_floor: dict[RegulatoryLevel, Literal["A", "B", "C", "D"]] = Field(
+    regulatory_floor: dict[RegulatoryLevel, IncidentGrade] = Field(
         description="The lowest grade a regulatory level allows"
     )
 
@@ -141,8 +145,8 @@ class RateSettings(_Section):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
     label_zh: str = Field(min_length=1)
     label_en: str = Field(min_length=1)
-    direction: Literal["pay_in", "pay_out"]
-    scope: Literal["final", "first_attempt"]
+    direction: Direction
+    scope: Scope
     excludes: list[Outcome]
 
 

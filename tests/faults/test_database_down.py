@@ -13,7 +13,7 @@ from tests.servers import CLI, call, environment, server_group, wait_until
 from tracker.app import create_app
 from tracker.clock import utcnow
 from tracker.db import database
-from tracker.schema import upgrade
+from tracker.migrate import upgrade
 from tracker.services.tokens import create_token
 from tracker.settings import load_settings
 

@@ -415,7 +415,7 @@ def test_a_tier_change_never_makes_an_unrelated_save_fail(api):
 
 
 def test_the_sqlite_file_is_readable_by_its_owner_only(tmp_path):
-    from tracker.schema import upgrade
+    from tracker.migrate import upgrade
 
     settings = load_settings(environ={}, overrides={"data_dir": str(tmp_path / "fresh")})
     app = create_app(settings)

@@ -5,16 +5,15 @@ from flask import Flask
 from tracker.api import (  # noqa: F401  (routes)
     audit,
     auth,
-    catalog,
     incidents,
     maintenance,
     payments,
     problems,
     reports,
+    rollups,
+    services,
     slo,
-    slo_snapshot,
     summaries,
-    trends,
 )
 from tracker.api.blueprint import api
 from tracker.api.docs import swagger

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app
 
 from tracker.api.problems import database_down, problem
 from tracker.api.routing import respond
-from tracker.schema import readiness
+from tracker.migrate import readiness
 from tracker.schemas import Health
 
 log = logging.getLogger(__name__)

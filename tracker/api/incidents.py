@@ -1,9 +1,9 @@
 """/incidents and their timelines"""
 
 from tracker.api.blueprint import api
-from tracker.api.context import actor, grading
 from tracker.api.routing import endpoint
 from tracker.clock import utcnow
+from tracker.context import actor, grading
 from tracker.schemas import (
     IncidentCreate,
     IncidentOut,

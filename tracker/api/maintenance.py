@@ -1,9 +1,9 @@
 """/maintenance-windows: announced time that availability does not count"""
 
 from tracker.api.blueprint import api
-from tracker.api.context import actor, settings
 from tracker.api.routing import endpoint
 from tracker.clock import utcnow
+from tracker.context import actor, settings
 from tracker.schemas import (
     MaintenanceCreate,
     MaintenanceOut,

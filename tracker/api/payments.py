@@ -5,9 +5,9 @@ from typing import Any
 import orjson
 
 from tracker.api.blueprint import api
-from tracker.api.context import settings
 from tracker.api.routing import endpoint, validate_json
 from tracker.clock import utcnow
+from tracker.context import settings
 from tracker.errors import BatchTooLarge
 from tracker.schemas import PaymentCountBatch, RateQuery, RatesOut, Upserted
 from tracker.services import payments

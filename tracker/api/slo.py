@@ -1,9 +1,9 @@
 """/slo: availability and error budgets."""
 
 from tracker.api.blueprint import api
-from tracker.api.context import settings
 from tracker.api.routing import endpoint
 from tracker.clock import utcnow
+from tracker.context import settings
 from tracker.schemas import AvailabilityOut, AvailabilityQuery
 from tracker.services import slo
 

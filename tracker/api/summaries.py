@@ -4,9 +4,9 @@ paste or JSON."""
 from flask import Response
 
 from tracker.api.blueprint import api
-from tracker.api.context import settings
 from tracker.api.routing import endpoint
 from tracker.clock import utcnow
+from tracker.context import settings
 from tracker.core.render import render
 from tracker.core.summary import Summary
 from tracker.schemas import SummaryQuery

@@ -9,9 +9,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from tracker.core.exact import exact, to_decimal
-
-COUNTED_GRADES: tuple[str, ...] = ("A", "B", "C", "D")
-REPORTED_GRADES: tuple[str, ...] = (*COUNTED_GRADES, "AB")
+from tracker.core.vocabulary import COUNT_GRADES, GRADE_GROUPS, INCIDENT_GRADES
 
 
 @dataclass(frozen=True)
@@ -36,9 +34,9 @@ def count_incidents(
     incidents: Iterable[CountedIncident], *, since: datetime, until: datetime
 ) -> dict[str, GradeCount]:
     """Per grade A–D, over non-cancelled incidents detected in [since, until): Σ weight and
-    Σ 1; AB = A + B. Every key of REPORTED_GRADES is present."""
-    attributed = dict.fromkeys(COUNTED_GRADES, Fraction(0))
-    distinct = dict.fromkeys(COUNTED_GRADES, 0)
+    Σ 1; a group (AB) is the sum of its grades. Every key of COUNT_GRADES is present."""
+    attributed = dict.fromkeys(INCIDENT_GRADES, Fraction(0))
+    distinct = dict.fromkeys(INCIDENT_GRADES, 0)
     for incident in incidents:
         if (
             incident.grade in attributed
@@ -47,6 +45,7 @@ def count_incidents(
         ):
             attributed[incident.grade] += exact(incident.responsibility_weight)
             distinct[incident.grade] += 1
-    attributed["AB"] = attributed["A"] + attributed["B"]
-    distinct["AB"] = distinct["A"] + distinct["B"]
-    return {g: GradeCount(to_decimal(attributed[g]), distinct[g]) for g in REPORTED_GRADES}
+    for group, members in GRADE_GROUPS.items():
+        attributed[group] = sum((attributed[g] for g in members), Fraction(0))
+        distinct[group] = sum(distinct[g] for g in members)
+    return {g: GradeCount(to_decimal(attributed[g]), distinct[g]) for g in COUNT_GRADES}

@@ -9,7 +9,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Literal, TypeVar
 
-from tracker.core.counts import COUNTED_GRADES, REPORTED_GRADES
+from tracker.core.vocabulary import COUNT_GRADES, GRADE_GROUPS, INCIDENT_GRADES
 
 Kind = Literal["detect", "mitigate", "resolve"]
 # kind -> the time that ends it; every kind starts at impact_started_at.
@@ -74,9 +74,10 @@ def time_to(incidents: Iterable[TimedIncident], *, kind: Kind) -> DurationStats:
 
 def time_to_by_grade(incidents: Iterable[TimedIncident], *, kind: Kind) -> dict[str, DurationStats]:
     """time_to per grade A–D and for AB = A ∪ B; other grades are left out, every key present."""
-    by_grade: dict[str, list[TimedIncident]] = {g: [] for g in COUNTED_GRADES}
+    by_grade: dict[str, list[TimedIncident]] = {g: [] for g in INCIDENT_GRADES}
     for incident in incidents:
         if incident.grade in by_grade:
             by_grade[incident.grade].append(incident)
-    by_grade["AB"] = by_grade["A"] + by_grade["B"]
-    return {g: time_to(by_grade[g], kind=kind) for g in REPORTED_GRADES}
+    for group, members in GRADE_GROUPS.items():
+        by_grade[group] = [i for g in members for i in by_grade[g]]
+    return {g: time_to(by_grade[g], kind=kind) for g in COUNT_GRADES}

@@ -9,7 +9,7 @@ from typing import Any
 
 from tracker.core.exact import exact
 from tracker.core.vocabulary import SEVERITY
-from tracker.errors import FieldError
+from tracker.core.errors import FieldError
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 TIME_FIELDS = ("impact_started_at", "detected_at", "acknowledged_at", "mitigated_at", "resolved_at")

@@ -17,13 +17,12 @@ from tracker.core.display import count, percent, utc_text
 from tracker.core.durations import DurationStats
 from tracker.core.exact import exact, to_decimal
 from tracker.core.texts import Lang, text
+from tracker.core.vocabulary import ALL, SUMMARY_GRADES
 from tracker.core.weekly import YEARS, RateFigure, counts_line
 
 Kind = Literal["month", "year"]
 MONTH_PATTERN = re.compile(r"([0-9]{4})-([0-9]{1,2})")  # 2024-07; the team also writes 2024-7
 YEAR_PATTERN = re.compile(r"[0-9]{4}")
-GRADE_ROWS: tuple[str, ...] = ("AB", "A", "B", "C", "D")  # AB first, as the seeds report it
-ALL = "all"
 
 
 def parse_month(text: str) -> tuple[int, int]:
@@ -187,7 +186,7 @@ def summary_markdown(summary: Summary, lang: Lang = "zh") -> str:
                 minutes(summary.time_to_mitigate[grade].p50_seconds, lang),
                 minutes(summary.time_to_mitigate[grade].p90_seconds, lang),
             ]
-            for grade in GRADE_ROWS
+            for grade in SUMMARY_GRADES
         ],
     )
     return "\n".join(lines) + "\n"
@@ -255,7 +254,7 @@ def summary_json(summary: Summary, lang: Lang = "zh") -> dict[str, Any]:
             "display": counts_line(summary.counts, lang),
             **{
                 grade: _grade_json(summary.counts[grade], summary.time_to_mitigate[grade], lang)
-                for grade in GRADE_ROWS
+                for grade in SUMMARY_GRADES
             },
         },
         "markdown": summary_markdown(summary, lang),

@@ -3,7 +3,8 @@
 from typing import Literal, get_args
 
 Status = Literal["open", "mitigated", "resolved", "closed", "cancelled"]
-Grade = Literal["A", "B", "C", "D", "none"]
+IncidentGrade = Literal["A", "B", "C", "D"]  # a record that is an incident
+Grade = Literal[IncidentGrade, "none"]
 RootCause = Literal[
     "change",
     "code_defect",
@@ -27,18 +28,33 @@ Outcome = Literal[
     "success", "user", "merchant", "risk", "bank_decline", "channel", "system", "pending", "invalid"
 ]
 Tier = Literal[1, 2, 3]
+Direction = Literal["pay_in", "pay_out"]
+ListGrade = Literal["A", "B", "C", "D", "AB", "none", "ungraded"]  # what a list filters by
+Scope = Literal["final", "first_attempt"]
 
 STATUSES: tuple[str, ...] = get_args(Status)
 GRADES: tuple[str, ...] = get_args(Grade)
-INCIDENT_GRADES: tuple[str, ...] = ("A", "B", "C", "D")
+INCIDENT_GRADES: tuple[str, ...] = get_args(IncidentGrade)
 ROOT_CAUSES: tuple[str, ...] = get_args(RootCause)
 DETECTION_SOURCES: tuple[str, ...] = get_args(DetectionSource)
 REGULATORY_LEVELS: tuple[str, ...] = get_args(RegulatoryLevel)
 ROLES: tuple[str, ...] = get_args(Role)
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
+DIRECTIONS: tuple[str, ...] = get_args(Direction)
+SCOPES: tuple[str, ...] = get_args(Scope)
+
+# Grades counted together (DESIGN §4.3): A and B are reported as AB, the major tier.
+GRADE_GROUPS: dict[str, tuple[str, ...]] = {"AB": ("A", "B")}
+COUNT_GRADES: tuple[str, ...] = (*INCIDENT_GRADES, *GRADE_GROUPS)  # every grade a count has
+REPORTED_GRADES: tuple[str, ...] = ("AB", "C", "D")  # the weekly review's line, in its order
+SUMMARY_GRADES: tuple[str, ...] = ("AB", "A", "B", "C", "D")  # a summary's rows, AB first
+LIST_GRADES: tuple[str, ...] = get_args(ListGrade)
+
+# `all`: the scope of every service (availability), the sum of every channel (rates).
+ALL = "all"
 
 # Most severe first; `none` (an event that is not an incident) ranks below D.
 SEVERITY: dict[str, int] = {"A": 4, "B": 3, "C": 2, "D": 1, "none": 0}
 
-RESERVED_SERVICE_KEYS = frozenset({"all"})
+RESERVED_SERVICE_KEYS = frozenset({ALL})
 SERVICE_KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from tracker.core.counts import GradeCount
 from tracker.core.display import count, percent, utc_text
 from tracker.core.texts import Lang, term, text
+from tracker.core.vocabulary import INCIDENT_GRADES, REPORTED_GRADES
 
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(\d{1,2})$")  # the team writes 2024-W2
 EVENT_GAP = "    "  # the seeds put four spaces between the time and the title
@@ -119,7 +120,7 @@ def last_week(now: datetime, zone: ZoneInfo) -> str:
 def counts_line(counts: dict[str, GradeCount], lang: Lang) -> str:
     """事故数AB级0次，C级0.5次，D级0次: attributed (responsibility-weighted) counts."""
     return text("weekly.counts", lang).format(
-        **{grade: count(counts[grade].attributed) for grade in ("AB", "C", "D")}
+        **{grade: count(counts[grade].attributed) for grade in REPORTED_GRADES}
     )
 
 
@@ -138,7 +139,7 @@ def event_line(event: Event, zone: ZoneInfo, lang: Lang, detail: Detail = "title
     hand, and the record's link after it (`，详细记录：<url>`)."""
     when = event.detected_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     line = f"{when}{EVENT_GAP}{one_line(event.title)}"
-    if event.grade in ("A", "B", "C", "D"):
+    if event.grade in INCIDENT_GRADES:
         line += text("weekly.graded", lang).format(grade=event.grade)
     if detail == "summary":
         if one_line(event.summary):
@@ -377,7 +378,7 @@ def restatements(frozen: WeeklyReport, current: WeeklyReport, lang: Lang = "zh")
     moved.append(
         (text("weekly.availability", lang), frozen.availability, current.availability, percent)
     )
-    for grade in ("AB", "C", "D"):
+    for grade in REPORTED_GRADES:
         label = term("grade", grade, lang)
         moved.append(
             (label, frozen.counts[grade].attributed, current.counts[grade].attributed, count)

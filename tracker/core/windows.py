@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tracker.errors import Invalid
 
 CALENDAR_WINDOWS: tuple[str, ...] = ("ytd", "qtd", "mtd", "wtd")
 ROLLING_WINDOWS: dict[str, timedelta] = {
@@ -56,27 +55,3 @@ def iso_week_bounds(year: int, week: int, zone: ZoneInfo) -> tuple[datetime, dat
 def year_bounds(year: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """[Jan 1 00:00, next Jan 1 00:00) local, in UTC."""
     return local_midnight(date(year, 1, 1), zone), local_midnight(date(year + 1, 1, 1), zone)
-
-
-def resolve_range(
-    *,
-    window: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    now: datetime,
-    zone: ZoneInfo,
-    default: str,
-) -> tuple[datetime, datetime, str | None]:
-    """A query's period: a named window (or `default`) ending now, or [since, until ?? now)
-    cut at now: time yet to come is never counted. Returns (since, until, window)."""
-    if since is None:
-        if until is not None:
-            raise Invalid.one("since", "is required with until")
-        start, end = window_bounds(window or default, as_of=now, zone=zone)
-        return start, end, window or default
-    if window is not None:
-        raise Invalid.one("window", "give either window or since/until, not both")
-    end = min(until or now, now)
-    if end < since:
-        raise Invalid.one("until", "must not be before since")
-    return since.astimezone(UTC), end.astimezone(UTC), None

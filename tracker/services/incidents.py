@@ -17,6 +17,7 @@ from tracker.core.incidents import (
     status_errors,
     time_errors,
 )
+from tracker.core.vocabulary import GRADE_GROUPS
 from tracker.db import TooSlow, database, exclusive, time_limit
 from tracker.errors import FieldError, Invalid, NotFound
 from tracker.models import (
@@ -41,7 +42,6 @@ from tracker.services.paging import Page, paginate
 DERIVED = frozenset(
     {"suggested_grade", "suggested_grade_reason", "attributed_weight", "updated_at"}
 )
-GRADE_FILTERS: dict[str, tuple[str, ...]] = {"AB": ("A", "B")}
 SEARCH_SECONDS = 3
 
 
@@ -300,7 +300,7 @@ def matching(query: IncidentQuery) -> peewee.ModelSelect:
     if query.grade == "ungraded":
         rows = rows.where(Incident.grade.is_null())
     elif query.grade is not None:
-        rows = rows.where(Incident.grade.in_(GRADE_FILTERS.get(query.grade, (query.grade,))))
+        rows = rows.where(Incident.grade.in_(GRADE_GROUPS.get(query.grade, (query.grade,))))
     if query.status is not None:
         rows = rows.where(Incident.status == query.status)
     if query.service is not None:

@@ -7,6 +7,8 @@ from typing import Any
 
 from playhouse.shortcuts import model_to_dict
 
+from tracker.core.incidents import FUTURE_TOLERANCE
+from tracker.core.vocabulary import ALL
 from tracker.db import database
 from tracker.errors import FieldError, Invalid, NotFound
 from tracker.models import MaintenanceWindow, Service
@@ -14,7 +16,6 @@ from tracker.schemas import MaintenanceCreate, MaintenanceOut, MaintenancePatch,
 from tracker.services import audit
 from tracker.services.paging import Page, paginate
 
-ALL = "all"
 PLANNED_AHEAD = timedelta(days=2 * 366)  # maintenance may be announced up to two years ahead
 UTC_FIELDS = ("starts_at", "ends_at", "announced_at")
 
@@ -40,7 +41,7 @@ def _check(values: dict[str, Any], *, now: datetime) -> None:
     errors = []
     if values["ends_at"] <= values["starts_at"]:
         errors.append(FieldError("ends_at", "must be after starts_at", "error.ends_before_start"))
-    if values["announced_at"] > now + timedelta(minutes=5):
+    if values["announced_at"] > now + FUTURE_TOLERANCE:
         errors.append(FieldError("announced_at", "is in the future", "error.announced_in_future"))
     if values["ends_at"] > now + PLANNED_AHEAD:
         errors.append(

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from tracker.core.rates import day_of
-from tracker.core.vocabulary import OUTCOMES
+from tracker.core.vocabulary import DIRECTIONS, OUTCOMES, SCOPES
 from tracker.schemas import CHANNEL_PATTERN, FEN_AMOUNT_PATTERN
 from tracker.services.payment_rows import (
     BIT,
@@ -43,8 +43,8 @@ MINUTE = (
     r"^[12][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:00(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 COUNT = r"^[0-9]{1,18}$"  # below 2**62 whatever the digits
-_DIRECTIONS = pa.array(["pay_in", "pay_out"])
-_SCOPES = pa.array(["final", "first_attempt"])
+_DIRECTIONS = pa.array(list(DIRECTIONS))
+_SCOPES = pa.array(list(SCOPES))
 _OUTCOMES = pa.array(list(OUTCOMES))
 
 

@@ -24,7 +24,7 @@ from tracker.core.rates import (
 )
 from tracker.core.texts import Lang
 from tracker.core.weekly import RateFigure
-from tracker.core.windows import resolve_range
+from tracker.services.periods import resolve_range
 from tracker.db import database, exclusive
 from tracker.errors import Invalid
 from tracker.models import (

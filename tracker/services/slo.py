@@ -12,12 +12,14 @@ from tracker.core.counts import CountedIncident, GradeCount, count_incidents
 from tracker.core.display import percent
 from tracker.core.durations import DurationStats, Kind, TimedIncident, time_to_by_grade
 from tracker.core.incidents import attributed_weight
-from tracker.core.windows import resolve_range, window_bounds, year_bounds
+from tracker.core.vocabulary import ALL
+from tracker.core.windows import window_bounds, year_bounds
+from tracker.services.periods import resolve_range
 from tracker.errors import Invalid
 from tracker.models import Incident, MaintenanceWindow, Service
 from tracker.schemas import AvailabilityOut, ErrorBudgetOut, YearOutlookOut
 from tracker.services.catalog import get_service
-from tracker.services.maintenance import ALL, counts_as_maintenance
+from tracker.services.maintenance import counts_as_maintenance
 from tracker.settings import Settings
 
 

@@ -10,11 +10,11 @@ from datetime import date, datetime, timedelta
 from tracker.charts import chart_language, trend_png
 from tracker.core.texts import Lang
 from tracker.core.trend import Trend, TrendPoint
+from tracker.core.vocabulary import ALL
 from tracker.core.weekly import YEARS, parse_week
 from tracker.core.windows import iso_week_bounds
 from tracker.errors import NotFound
 from tracker.models import Snapshot
-from tracker.services.maintenance import ALL
 from tracker.services.payments import rates_between
 from tracker.services.slo import availability_between, objective_of
 from tracker.settings import Settings

@@ -7,14 +7,12 @@ import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
     Flask,
     Response,
     abort,
-    current_app,
     g,
     redirect,
     render_template,
@@ -23,14 +21,17 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from tracker.clock import utcnow
+from tracker.context import settings, zone
 from tracker.core.display import count, percent
 from tracker.core.readable import age, label
 from tracker.core.texts import LANGS, TEXTS, Lang, term, text
 from tracker.db import DATABASE_DOWN
 from tracker.errors import Invalid, TrackerError
+from tracker.schemas import validation_errors
 from tracker.services.tokens import may
 from tracker.services.users import TooManyAttempts, end_sessions, session_user, sign_in
 from tracker.ui.present import errors_by_field
@@ -52,7 +53,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
     csrf.exempt(app.blueprints["api"])
-    from tracker.ui import catalog, dashboard, incidents, reports  # noqa: F401  (routes)
+    from tracker.ui import dashboard, incidents, maintenance, reports, services  # noqa: F401
 
     app.register_blueprint(ui)
     app.jinja_env.globals.update(
@@ -93,21 +94,17 @@ def _age(moment: datetime) -> str:
     return age(moment, utcnow(), lang())
 
 
+def validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    """Form data through its model, or Invalid naming each bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(validation_errors(exc)) from None
+
+
 def form_errors(exc: Invalid) -> dict[str, str]:
     """What is wrong with each field of a form, in the page's language and zone."""
     return errors_by_field(exc, lang(), zone())
-
-
-def zone() -> ZoneInfo:
-    return current_app.extensions["tracker.settings"].zone
-
-
-def rules() -> Any:
-    return current_app.extensions["tracker.grading"]
-
-
-def settings() -> Any:
-    return current_app.extensions["tracker.settings"]
 
 
 @ui.before_request

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from flask import render_template
 
 from tracker.clock import utcnow
+from tracker.context import grading, settings, zone
+from tracker.core.vocabulary import REPORTED_GRADES
 from tracker.core.weekly import week_name
 from tracker.services import catalog, incidents, rollup
-from tracker.ui import lang, needs, rules, settings, ui, zone
+from tracker.ui import lang, needs, ui
 
 UNRESOLVED_SHOWN = 8
-GRADE_ROWS = ("AB", "C", "D")
 
 
 @ui.get("/")
@@ -23,7 +24,7 @@ def dashboard() -> str:
     definitions = settings().payments.definitions()
     now = utcnow()
     unresolved, unresolved_total = incidents.unresolved_incidents(
-        limit=UNRESOLVED_SHOWN, rules=rules(), now=now
+        limit=UNRESOLVED_SHOWN, rules=grading(), now=now
     )
     as_of = None if snapshot is None else datetime.fromtimestamp(snapshot["taken_at_unix"], UTC)
     return render_template(
@@ -31,7 +32,7 @@ def dashboard() -> str:
         snapshot=snapshot,
         rate_labels={d.name: d.label_zh if lang() == "zh" else d.label_en for d in definitions},
         names={s.key: s.name for s in catalog.list_services()},
-        grade_rows=GRADE_ROWS,
+        grade_rows=REPORTED_GRADES,
         unresolved=unresolved,
         unresolved_more=unresolved_total - len(unresolved),
         as_of=as_of,

@@ -7,13 +7,14 @@ import json
 from typing import Any
 
 from flask import Response, flash, g, jsonify, redirect, render_template, request
-from pydantic import BaseModel, ValidationError
 
 from tracker.clock import utcnow
+from tracker.context import grading, zone
 from tracker.core.texts import term, text
 from tracker.core.vocabulary import (
     DETECTION_SOURCES,
     GRADES,
+    LIST_GRADES,
     REGULATORY_LEVELS,
     ROOT_CAUSES,
     STATUSES,
@@ -25,10 +26,9 @@ from tracker.schemas import (
     IncidentPatch,
     IncidentQuery,
     TimelineCreate,
-    validation_errors,
 )
 from tracker.services import audit, catalog, incidents
-from tracker.ui import csrf, csrf_checked, form_errors, lang, needs, rules, ui, zone
+from tracker.ui import csrf, csrf_checked, form_errors, lang, needs, ui, validated
 from tracker.ui.forms import (
     api_values,
     base_of,
@@ -40,15 +40,6 @@ from tracker.ui.forms import (
     submitted,
 )
 from tracker.ui.present import audit_lines
-
-LIST_GRADES = ("A", "B", "C", "D", "AB", "none", "ungraded")
-
-
-def validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise Invalid(validation_errors(exc)) from None
 
 
 def _choices() -> dict[str, Any]:
@@ -69,7 +60,7 @@ def _choices() -> dict[str, Any]:
 def incident_list() -> str:
     params = {k: v for k, v in request.args.items() if v and k != "lang"}
     query = validated(IncidentQuery, {"limit": 25, **params})
-    page = incidents.list_incidents(query, rules=rules(), now=utcnow())
+    page = incidents.list_incidents(query, rules=grading(), now=utcnow())
     services = catalog.list_services()
     return render_template(
         "incidents.html",
@@ -112,7 +103,7 @@ def incident_create() -> Response | tuple[str, int]:
         if not csrf_checked():
             raise Invalid.one("form", "the form expired; save again", "error.stale_form")
         body = validated(IncidentCreate, api_values(values, zone()))
-        created = incidents.create_incident(body, actor=g.actor, rules=rules(), now=utcnow())
+        created = incidents.create_incident(body, actor=g.actor, rules=grading(), now=utcnow())
     except Invalid as exc:
         errors = form_errors(exc)
         page = render_template("incident_new.html", values=values, errors=errors, **_choices())
@@ -128,7 +119,9 @@ def incident_suggest() -> Response:
     data = api_values(submitted(request.form), zone()) if request.form else {}
     data.update(title=data.get("title") or "-", grade=None, grade_reason="")
     try:
-        suggestion = incidents.suggest(validated(IncidentCreate, data), rules=rules(), now=utcnow())
+        suggestion = incidents.suggest(
+            validated(IncidentCreate, data), rules=grading(), now=utcnow()
+        )
     except (Invalid, NotFound):
         return jsonify({"grade": None, "reason": ""})
     reason, grade = suggestion.describe(lang()), term("grade", suggestion.grade, lang())
@@ -151,13 +144,13 @@ def _incident_page(
 ) -> str:
     """The record, its form (`values`, or as stored), timeline and audit trail."""
     now = utcnow()
-    incident = incidents.get_incident(incident_id, rules=rules(), now=now)
+    incident = incidents.get_incident(incident_id, rules=grading(), now=now)
     stored = shown(incident, zone())
     trail = audit.list_audit(AuditQuery(entity="incident", entity_id=str(incident_id), limit=200))
     return render_template(
         "incident.html",
         incident=incident,
-        suggestion=incidents.suggestion_of(incident, rules=rules(), now=now),
+        suggestion=incidents.suggestion_of(incident, rules=grading(), now=now),
         values=values or stored,
         base=json.dumps(base or stored, ensure_ascii=False),
         errors=errors or {},
@@ -179,7 +172,7 @@ def incident_update(incident_id: int) -> Response | tuple[str, int]:
         if not csrf_checked():
             raise Invalid.one("form", "the form expired; save again", "error.stale_form")
         patch = validated(IncidentPatch, api_values(changed(base, values), zone()))
-        incidents.update_incident(incident_id, patch, actor=g.actor, rules=rules(), now=utcnow())
+        incidents.update_incident(incident_id, patch, actor=g.actor, rules=grading(), now=utcnow())
     except Invalid as exc:
         errors = form_errors(exc)
         return _incident_page(incident_id, errors, values, base), 422

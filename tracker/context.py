@@ -1,4 +1,7 @@
-"""What a view needs from the request context besides its arguments."""
+"""What an adapter (a view, a page) needs from the app besides its arguments: the one way
+to the settings, the grading rules and who is asking."""
+
+from zoneinfo import ZoneInfo
 
 from flask import current_app, g
 
@@ -12,6 +15,10 @@ def actor() -> str:
 
 def settings() -> Settings:
     return current_app.extensions["tracker.settings"]
+
+
+def zone() -> ZoneInfo:
+    return settings().zone
 
 
 def grading() -> GradingRules:

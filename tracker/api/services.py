@@ -1,9 +1,9 @@
 """/services"""
 
 from tracker.api.blueprint import api
-from tracker.api.context import actor
 from tracker.api.routing import endpoint
 from tracker.clock import utcnow
+from tracker.context import actor
 from tracker.schemas import ItemList, ServiceCreate, ServiceOut, ServicePatch
 from tracker.services import catalog
 

@@ -3,9 +3,9 @@
 from flask import Response
 
 from tracker.api.blueprint import api
-from tracker.api.context import settings
 from tracker.api.routing import endpoint, respond
 from tracker.clock import utcnow
+from tracker.context import settings
 from tracker.services import rollup
 
 TAGS = ("slo",)
