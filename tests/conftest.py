@@ -21,8 +21,8 @@ from tests.factories import Api, incident_body, service_body
 from tracker.app import create_app
 from tracker.clock import utcnow
 from tracker.db import database, open_database
-from tracker.models import MODELS
 from tracker.migrate import upgrade
+from tracker.models import MODELS
 from tracker.services.tokens import create_token
 from tracker.settings import load_settings
 

@@ -8,8 +8,8 @@ from playhouse.schema_diff import diff_models
 
 from tests.conftest import create_pg_database, drop_pg_database
 from tracker.db import database, open_database
-from tracker.models import MODELS
 from tracker.migrate import HISTORY_TABLE, MIGRATIONS_DIR, pending, upgrade
+from tracker.models import MODELS
 
 MIGRATIONS = [path.stem for path in sorted(MIGRATIONS_DIR.glob("[0-9]*.py"))]
 

@@ -116,6 +116,16 @@ def waiting_without_bound(db: peewee.Database) -> Iterator[peewee.Database]:
             yield db
         return
     patient = open_database(f"sqlite:///{db.database}", busy_timeout_ms=PATIENT_MS)
+    for attempt in range(100):
+        try:
+            patient.connect(reuse_if_open=True)
+            break
+        except peewee.OperationalError as exc:
+            # Connecting sets WAL mode; several processes opening a brand-new file at once
+            # may see it busy before any busy handler applies: wait a moment and again.
+            if not lock_timed_out(exc) or attempt == 99:
+                raise
+            time.sleep(0.05)
     try:
         with patient.connection_context():
             yield patient

@@ -8,7 +8,6 @@ import hmac
 import os
 import time
 from collections.abc import Iterator
-from typing import Any
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -23,10 +22,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from tracker import __version__
+from tracker.core.snapshot import Snapshot
 from tracker.db import database
 from tracker.errors import Unauthorized
 from tracker.services.jobs import all_failures
-from tracker.services.rollup import latest_figures
+from tracker.services.rollup import find_latest
 from tracker.settings import MULTIPROCESS_ENV
 
 # name, help, labels (as they appear in the snapshot rows), the snapshot field
@@ -69,7 +69,7 @@ class SnapshotCollector:
         build.add_metric([__version__], 1)
         yield build
         with self.app.app_context(), database.connection_context():
-            figures = latest_figures()
+            snapshot = find_latest()
             failed = all_failures()
         rollup_failures = CounterMetricFamily(
             "tracker_rollup_failures", "Scheduled rollups that failed"
@@ -82,23 +82,23 @@ class SnapshotCollector:
         for job, n in sorted(failed.items()):
             job_failures.add_metric([job], n)
         yield job_failures
-        if figures is None:
+        if snapshot is None:
             return
-        yield from families(figures)
+        yield from families(snapshot)
 
 
-def families(figures: dict[str, Any]) -> Iterator[Metric]:
+def families(snapshot: Snapshot) -> Iterator[Metric]:
     """DESIGN §6's gauges from a snapshot; a figure with no data is left out."""
     for name, help_text, field in AVAILABILITY_GAUGES:
         family = GaugeMetricFamily(name, help_text, labels=["service", "window"])
-        for row in figures["availability"]:
-            if row[field] is not None:
-                family.add_metric([row["service"], row["window"]], row[field])
+        for row in snapshot.availability:
+            if getattr(row, field) is not None:
+                family.add_metric([row.service, row.window], getattr(row, field))
         yield family
     objective = GaugeMetricFamily(
         "tracker_availability_objective_ratio", "Availability objective", labels=["service"]
     )
-    for service, value in sorted({(r["service"], r["objective"]) for r in figures["availability"]}):
+    for service, value in sorted({(r.service, r.objective) for r in snapshot.availability}):
         objective.add_metric([service], value)
     yield objective
     rates = GaugeMetricFamily(
@@ -106,9 +106,9 @@ def families(figures: dict[str, Any]) -> Iterator[Metric]:
         "Payment success rate: success / outcomes not excluded",
         labels=["rate", "channel", "window"],
     )
-    for row in figures["rates"]:
-        if row["value"] is not None:
-            rates.add_metric([row["rate"], row["channel"], row["window"]], row["value"])
+    for row in snapshot.rates:
+        if row.value is not None:
+            rates.add_metric([row.rate, row.channel, row.window], row.value)
     yield rates
     attributed = GaugeMetricFamily(
         "tracker_incidents",
@@ -118,15 +118,15 @@ def families(figures: dict[str, Any]) -> Iterator[Metric]:
     distinct = GaugeMetricFamily(
         "tracker_incidents_distinct", "Incidents by detection time", labels=["grade", "window"]
     )
-    for row in figures["incidents"]:
-        attributed.add_metric([row["grade"], row["window"]], float(row["attributed"]))
-        distinct.add_metric([row["grade"], row["window"]], row["distinct"])
+    for row in snapshot.incidents:
+        attributed.add_metric([row.grade, row.window], float(row.attributed))
+        distinct.add_metric([row.grade, row.window], row.distinct)
     yield attributed
     yield distinct
     unresolved = GaugeMetricFamily(
         "tracker_incidents_open", "Incidents not resolved yet", labels=["grade"]
     )
-    for grade, n in figures["open_incidents"].items():
+    for grade, n in snapshot.open_incidents.items():
         unresolved.add_metric([grade], n)
     yield unresolved
     mitigate = GaugeMetricFamily(
@@ -134,32 +134,33 @@ def families(figures: dict[str, Any]) -> Iterator[Metric]:
         "Time from impact start to mitigation (nearest rank)",
         labels=["grade", "window", "stat"],
     )
-    for row in figures["time_to_mitigate"]:
-        for stat in ("p50", "p90"):
-            if row[f"{stat}_seconds"] is not None:
-                mitigate.add_metric([row["grade"], row["window"], stat], row[f"{stat}_seconds"])
+    for row in snapshot.time_to_mitigate:
+        for stat, seconds in (("p50", row.p50_seconds), ("p90", row.p90_seconds)):
+            if seconds is not None:
+                mitigate.add_metric([row.grade, row.window, stat], seconds)
     yield mitigate
     impairment = GaugeMetricFamily(
         "tracker_impairment_ratio",
         "Largest impact ratio active now (0 in maintenance); averaged for burn rates",
         labels=["service"],
     )
-    for row in figures.get("impairment", []):
-        impairment.add_metric([row["service"]], row["ratio"])
+    for row in snapshot.impairment:
+        impairment.add_metric([row.service], row.ratio)
     yield impairment
+    taken_at = snapshot.taken_at.timestamp()
     taken = GaugeMetricFamily(
         "tracker_snapshot_timestamp_seconds", "When the snapshot served was taken (Unix time)"
     )
-    taken.add_metric([], figures["taken_at_unix"])
+    taken.add_metric([], taken_at)
     yield taken
     success = GaugeMetricFamily(
         "tracker_rollup_last_success_timestamp_seconds",
         "When the last rollup succeeded (Unix time)",
     )
-    success.add_metric([], figures["taken_at_unix"])
+    success.add_metric([], taken_at)
     yield success
     duration = GaugeMetricFamily("tracker_rollup_duration_seconds", "How long the last rollup took")
-    duration.add_metric([], figures["duration_seconds"])
+    duration.add_metric([], snapshot.duration_seconds or 0.0)
     yield duration
 
 

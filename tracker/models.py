@@ -34,6 +34,21 @@ class UTCDateTimeField(peewee.DateTimeField):
         return value
 
 
+def utc_of(value: Any) -> datetime | None:
+    """A stored time (SQLite's text, PostgreSQL's naive datetime) as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # naive UTC text: read it as UTC at once
+        return datetime.fromisoformat(value + "+00:00")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def raw_rows(query: peewee.Query) -> list[tuple]:
+    """A query's rows as the driver gives them, without peewee's per-value conversion (which
+    costs more than the query on the rollup's thousands of rows): times need `utc_of`."""
+    return list(query.model._meta.database.execute(query).fetchall())
+
+
 class MoneyField(peewee.BigIntegerField):
     """A CNY amount stored exactly as integer fen; read back as a two-place Decimal."""
 
@@ -193,20 +208,38 @@ class IncidentService(BaseModel):
         indexes = ((("incident", "service"), True),)
 
 
-def service_keys_by_incident(incident_ids: Sequence[int]) -> dict[int, list[str]]:
-    """Affected service keys per incident id, in one query."""
+def service_keys_of(incidents: peewee.ModelSelect) -> dict[int, list[str]]:
+    """Affected service keys of every incident a query selects, in one query (the query as a
+    subquery: no list of ids to send)."""
     keys: dict[int, list[str]] = {}
-    if not incident_ids:
-        return keys
-    rows = (
+    query = (
         IncidentService.select(IncidentService.incident, Service.key)
         .join(Service)
-        .where(IncidentService.incident.in_(list(incident_ids)))
+        .where(IncidentService.incident.in_(incidents.select(Incident.id)))
         .order_by(Service.key)
-        .tuples()
     )
-    for incident_id, key in rows:
+    for incident_id, key in raw_rows(query):
         keys.setdefault(incident_id, []).append(key)
+    return keys
+
+
+IDS_PER_QUERY = 10_000  # well under the bound parameters a statement may have (SQLite: 32,766)
+
+
+def service_keys_by_incident(incident_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Affected service keys per incident id, in one query per IDS_PER_QUERY ids."""
+    keys: dict[int, list[str]] = {}
+    ids = list(incident_ids)
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        rows = (
+            IncidentService.select(IncidentService.incident, Service.key)
+            .join(Service)
+            .where(IncidentService.incident.in_(ids[start : start + IDS_PER_QUERY]))
+            .order_by(Service.key)
+            .tuples()
+        )
+        for incident_id, key in rows:
+            keys.setdefault(incident_id, []).append(key)
     return keys
 
 

@@ -103,3 +103,18 @@ def test_sweep_matches_a_second_by_second_reference(imps, maint, bounds):
     result = compute(imps, maint, bounds)
     assert result.eligible_seconds == eligible
     assert result.downtime_seconds == float(downtime)
+
+
+@given(
+    st.lists(impairments()),
+    st.lists(maintenances()),
+    st.dictionaries(st.sampled_from(["ytd", "7d", "1h", "now"]), windows(), max_size=4),
+    offsets,
+)
+def test_one_sweep_for_every_window_equals_each_window_on_its_own(imps, maint, spans, now):
+    from tracker.core.availability import availability_by_window
+
+    swept = availability_by_window(imps, maint, windows=spans, now=moment(now))
+    assert swept == {
+        name: compute(imps, maint, bounds, moment(now)) for name, bounds in spans.items()
+    }

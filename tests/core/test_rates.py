@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracker.core.rates import RateValue, add_counts, add_values, success_rate
+from tracker.core.rates import RateFigure as RateValue
+from tracker.core.rates import add_counts, add_values, success_rate
 from tracker.core.vocabulary import OUTCOMES
 
 counts = st.dictionaries(st.sampled_from(OUTCOMES), st.integers(0, 10**9))

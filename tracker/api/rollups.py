@@ -15,7 +15,7 @@ TAGS = ("slo",)
 @endpoint(tags=TAGS)
 def latest() -> Response:
     """The latest rollup snapshot: every figure of every scope, window, rate and grade."""
-    return respond(rollup.snapshot_view(rollup.latest_snapshot()))
+    return respond(rollup.get_latest().view())
 
 
 @api.post("/rollups")
@@ -23,4 +23,4 @@ def latest() -> Response:
 def take() -> Response:
     """Compute a snapshot now and return it."""
     snapshot = rollup.take_snapshot(now=utcnow(), settings=settings())
-    return respond(rollup.snapshot_view(snapshot), 201)
+    return respond(snapshot.view(), 201)

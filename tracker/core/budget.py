@@ -38,6 +38,8 @@ def error_budget(downtime_seconds: Number, eligible_seconds: Number, objective: 
     allowed, d, t = _allowed(objective), exact(downtime_seconds), exact(eligible_seconds)
     if t == 0:
         return Budget(budget_seconds=0.0, remaining_ratio=None, burn_rate=None)
+    if d == 0:  # nothing burnt (most windows): no division to make
+        return Budget(budget_seconds=float(allowed * t), remaining_ratio=1.0, burn_rate=0.0)
     burn = d / t / allowed
     return Budget(
         budget_seconds=float(allowed * t), remaining_ratio=float(1 - burn), burn_rate=float(burn)

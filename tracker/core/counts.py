@@ -36,6 +36,7 @@ def count_incidents(
     """Per grade A–D, over non-cancelled incidents detected in [since, until): Σ weight and
     Σ 1; a group (AB) is the sum of its grades. Every key of COUNT_GRADES is present."""
     attributed = dict.fromkeys(INCIDENT_GRADES, Fraction(0))
+    whole = dict.fromkeys(INCIDENT_GRADES, 0)  # integer weights (most are 1), added as ints
     distinct = dict.fromkeys(INCIDENT_GRADES, 0)
     for incident in incidents:
         if (
@@ -43,8 +44,14 @@ def count_incidents(
             and incident.status != "cancelled"
             and since <= incident.detected_at < until
         ):
-            attributed[incident.grade] += exact(incident.responsibility_weight)
+            weight = exact(incident.responsibility_weight)
+            if weight.denominator == 1:
+                whole[incident.grade] += weight.numerator
+            else:
+                attributed[incident.grade] += weight
             distinct[incident.grade] += 1
+    for grade, n in whole.items():
+        attributed[grade] += n
     for group, members in GRADE_GROUPS.items():
         attributed[group] = sum((attributed[g] for g in members), Fraction(0))
         distinct[group] = sum(distinct[g] for g in members)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from fractions import Fraction
 
@@ -11,7 +12,15 @@ Number = float | int | Decimal | Fraction
 def exact(value: Number) -> Fraction:
     """The value as a Fraction; a float as the decimal it was written as (0.1, not
     0.1000000000000000055), so 0.7 + 0.1 is exactly 0.8 and 1 − 0.9999 exactly 0.0001."""
-    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+    if isinstance(value, Fraction):
+        return value
+    return _float(value) if isinstance(value, float) else Fraction(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _float(value: float) -> Fraction:
+    """Objectives and impact ratios come back again and again: parse each once."""
+    return Fraction(repr(value))
 
 
 def to_decimal(value: Fraction) -> Decimal:

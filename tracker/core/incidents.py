@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
+from tracker.core.errors import FieldError
 from tracker.core.exact import exact
 from tracker.core.vocabulary import SEVERITY
-from tracker.core.errors import FieldError
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 TIME_FIELDS = ("impact_started_at", "detected_at", "acknowledged_at", "mitigated_at", "resolved_at")

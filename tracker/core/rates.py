@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from tracker.core.display import percent
+from tracker.core.texts import Lang
 from tracker.core.windows import local_midnight
 
 SUCCESS = "success"
@@ -26,22 +29,49 @@ class RateDefinition:
 
 
 @dataclass(frozen=True)
-class RateValue:
+class RateFigure:
+    """A success rate as counted: `numerator` successes over `denominator` outcomes not
+    excluded, named by its definition (unnamed while it is only arithmetic). Its value is
+    None when there is no data, never 100%. The one shape of a rate, everywhere."""
+
     numerator: int
     denominator: int
+    name: str = ""
+    label_zh: str = ""
+    label_en: str = ""
 
     @property
     def value(self) -> Fraction | None:
         """numerator / denominator; None when there is no data (never 100%)."""
         return Fraction(self.numerator, self.denominator) if self.denominator else None
 
+    def label(self, lang: Lang) -> str:
+        return self.label_zh if lang == "zh" else self.label_en
 
-def success_rate(counts: Mapping[str, int], excludes: Iterable[str]) -> RateValue:
+    def named(self, definition: RateDefinition) -> RateFigure:
+        return replace(
+            self, name=definition.name, label_zh=definition.label_zh, label_en=definition.label_en
+        )
+
+    def to_json(self, lang: Lang = "zh") -> dict[str, Any]:
+        """Its JSON form: the raw value beside the display string, in `lang`."""
+        value = self.value
+        return {
+            "rate": self.name,
+            "label": self.label(lang),
+            "value": None if value is None else float(value),
+            "display": percent(value, lang=lang),
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+        }
+
+
+def success_rate(counts: Mapping[str, int], excludes: Iterable[str]) -> RateFigure:
     """Σ count(success) / Σ count(outcome not excluded)."""
     excluded = set(excludes)
     denominator = sum(n for outcome, n in counts.items() if outcome not in excluded)
     numerator = 0 if SUCCESS in excluded else counts.get(SUCCESS, 0)
-    return RateValue(numerator, denominator)
+    return RateFigure(numerator, denominator)
 
 
 def add_counts(*parts: Mapping[str, int]) -> dict[str, int]:
@@ -52,10 +82,15 @@ def add_counts(*parts: Mapping[str, int]) -> dict[str, int]:
     return total
 
 
-def add_values(*parts: RateValue) -> RateValue:
-    """One rate over disjoint data (stretches of time, channels) from each part's:
-    Σ numerators / Σ denominators, since both are sums of counts."""
-    return RateValue(sum(p.numerator for p in parts), sum(p.denominator for p in parts))
+def add_values(*parts: RateFigure) -> RateFigure:
+    """One rate over disjoint data (stretches of time, channels) from each part's (of one
+    definition): Σ numerators / Σ denominators, since both are sums of counts."""
+    total = RateFigure(sum(p.numerator for p in parts), sum(p.denominator for p in parts))
+    return (
+        replace(parts[0], numerator=total.numerator, denominator=total.denominator)
+        if parts
+        else total
+    )
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from tracker.core.counts import GradeCount
 from tracker.core.display import count, percent, utc_text
 from tracker.core.durations import DurationStats
 from tracker.core.exact import exact, to_decimal
+from tracker.core.rates import RateFigure
 from tracker.core.texts import Lang, text
 from tracker.core.vocabulary import ALL, SUMMARY_GRADES
-from tracker.core.weekly import YEARS, RateFigure, counts_line
+from tracker.core.weekly import YEARS, counts_line
 
 Kind = Literal["month", "year"]
 MONTH_PATTERN = re.compile(r"([0-9]{4})-([0-9]{1,2})")  # 2024-07; the team also writes 2024-7
@@ -192,17 +193,6 @@ def summary_markdown(summary: Summary, lang: Lang = "zh") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _rate_json(rate: RateFigure, lang: Lang) -> dict[str, Any]:
-    return {
-        "rate": rate.name,
-        "label": rate.label(lang),
-        "value": None if rate.value is None else float(rate.value),
-        "display": percent(rate.value, lang=lang),
-        "numerator": rate.numerator,
-        "denominator": rate.denominator,
-    }
-
-
 def _availability_json(entry: ServiceAvailability, lang: Lang) -> dict[str, Any]:
     budget = entry.budget
     return {
@@ -244,9 +234,9 @@ def summary_json(summary: Summary, lang: Lang = "zh") -> dict[str, Any]:
         "until": utc_text(summary.until),
         "as_of": utc_text(summary.as_of),
         "timezone": summary.zone.key,
-        "rates": [_rate_json(r, lang) for r in summary.rates],
+        "rates": [r.to_json(lang) for r in summary.rates],
         "channels": [
-            {"channel": c.channel, "rates": [_rate_json(r, lang) for r in c.rates]}
+            {"channel": c.channel, "rates": [r.to_json(lang) for r in c.rates]}
             for c in summary.channels
         ],
         "availability": [_availability_json(a, lang) for a in summary.availability],

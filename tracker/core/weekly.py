@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from tracker.core.counts import GradeCount
 from tracker.core.display import count, percent, utc_text
+from tracker.core.rates import RateFigure
 from tracker.core.texts import Lang, term, text
 from tracker.core.vocabulary import INCIDENT_GRADES, REPORTED_GRADES
 
@@ -44,22 +44,6 @@ def week_name(moment: datetime, zone: ZoneInfo) -> str:
     """The ISO week a moment falls in, in `zone`: `2024-W30`."""
     year, week, _ = moment.astimezone(zone).isocalendar()
     return f"{year}-W{week:02d}"
-
-
-@dataclass(frozen=True)
-class RateFigure:
-    name: str
-    label_zh: str
-    label_en: str
-    numerator: int
-    denominator: int
-
-    @property
-    def value(self) -> Fraction | None:
-        return Fraction(self.numerator, self.denominator) if self.denominator else None
-
-    def label(self, lang: Lang) -> str:
-        return self.label_zh if lang == "zh" else self.label_en
 
 
 @dataclass(frozen=True)
@@ -189,17 +173,7 @@ def as_json(
         "until": utc_text(report.until),
         "as_of": utc_text(report.as_of),
         "timezone": report.zone.key,
-        "rates": [
-            {
-                "rate": r.name,
-                "label": r.label(lang),
-                "value": None if r.value is None else float(r.value),
-                "display": percent(r.value, lang=lang),
-                "numerator": r.numerator,
-                "denominator": r.denominator,
-            }
-            for r in report.rates
-        ],
+        "rates": [r.to_json(lang) for r in report.rates],
         "availability": {
             "service": "all",
             "window": "ytd",
@@ -343,7 +317,10 @@ def from_snapshot(data: dict[str, Any], zone: ZoneInfo) -> WeeklyReport:
         until=when(data["until"]),
         as_of=when(data["as_of"]),
         zone=zone,
-        rates=tuple(RateFigure(*r) for r in data["rates"]),
+        rates=tuple(
+            RateFigure(numerator, denominator, name, label_zh, label_en)
+            for name, label_zh, label_en, numerator, denominator in data["rates"]
+        ),
         availability=data["availability"],
         downtime_seconds=data["downtime_seconds"],
         eligible_seconds=data["eligible_seconds"],

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-
 CALENDAR_WINDOWS: tuple[str, ...] = ("ytd", "qtd", "mtd", "wtd")
 ROLLING_WINDOWS: dict[str, timedelta] = {
     "1h": timedelta(hours=1),

@@ -12,19 +12,17 @@ from zoneinfo import ZoneInfo
 
 from peewee import EXCLUDED
 
-from tracker.core.display import percent, utc_text
+from tracker.core.display import utc_text
 from tracker.core.incidents import FUTURE_TOLERANCE
 from tracker.core.rates import (
     RateDefinition,
-    RateValue,
+    RateFigure,
     add_counts,
     day_of,
     split_by_days,
     success_rate,
 )
 from tracker.core.texts import Lang
-from tracker.core.weekly import RateFigure
-from tracker.services.periods import resolve_range
 from tracker.db import database, exclusive
 from tracker.errors import Invalid
 from tracker.models import (
@@ -39,6 +37,7 @@ from tracker.models import (
 from tracker.schemas import RateOut, RatesOut
 from tracker.services.payment_columns import NotCanonical, fold_objects
 from tracker.services.payment_rows import WIDTH, BadRow, Buckets, fold, json_records
+from tracker.services.periods import resolve_range
 
 log = logging.getLogger(__name__)
 
@@ -188,12 +187,6 @@ def rebuild_daily_totals(zone: ZoneInfo) -> None:
 # ---- rates -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rate:
-    definition: RateDefinition
-    value: RateValue
-
-
 def outcome_totals(
     *,
     direction: str,
@@ -235,7 +228,7 @@ def rates_between(
     until: datetime,
     channel: str | None,
     zone: ZoneInfo,
-) -> list[Rate]:
+) -> list[RateFigure]:
     """Every configured rate over [since, until) for one channel (None: all channels)."""
     totals: dict[tuple[str, str], dict[str, int]] = {}
     rates = []
@@ -250,22 +243,8 @@ def rates_between(
                 until=until,
                 zone=zone,
             )
-        rates.append(Rate(definition, success_rate(totals[series], definition.excludes)))
+        rates.append(success_rate(totals[series], definition.excludes).named(definition))
     return rates
-
-
-def rate_figures(rates: Sequence[Rate]) -> tuple[RateFigure, ...]:
-    """Rates as the reports print them."""
-    return tuple(
-        RateFigure(
-            r.definition.name,
-            r.definition.label_zh,
-            r.definition.label_en,
-            r.value.numerator,
-            r.value.denominator,
-        )
-        for r in rates
-    )
 
 
 def rates_report(
@@ -295,14 +274,5 @@ def rates_report(
     return RatesOut(since=since, until=until, channel=channel, items=items)
 
 
-def _rate_view(rate: Rate, lang: Lang) -> RateOut:
-    value = rate.value.value
-    return RateOut(
-        rate=rate.definition.name,
-        label=rate.definition.label_zh if lang == "zh" else rate.definition.label_en,
-        label_en=rate.definition.label_en,
-        value=None if value is None else float(value),
-        display=percent(value, lang=lang),
-        numerator=rate.value.numerator,
-        denominator=rate.value.denominator,
-    )
+def _rate_view(rate: RateFigure, lang: Lang) -> RateOut:
+    return RateOut(**rate.to_json(lang), label_en=rate.label_en)

@@ -24,7 +24,7 @@ from tracker.db import database
 from tracker.errors import NotFound
 from tracker.models import Incident, WeeklyReview, service_keys_by_incident
 from tracker.services import audit
-from tracker.services.payments import rate_figures, rates_between
+from tracker.services.payments import rates_between
 from tracker.services.slo import availability_between, incident_counts
 from tracker.services.trends import weekly_trend
 from tracker.settings import Settings
@@ -56,7 +56,7 @@ def weekly_report(week: str, *, now: datetime, settings: Settings) -> WeeklyRepo
         until=until,
         as_of=as_of,
         zone=zone,
-        rates=rate_figures(rates),
+        rates=tuple(rates),
         availability=availability.availability,
         downtime_seconds=availability.downtime_seconds,
         eligible_seconds=availability.eligible_seconds,

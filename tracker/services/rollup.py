@@ -4,111 +4,114 @@
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
-from tracker.core.display import count, utc_text
-from tracker.core.rates import RateValue, add_values
+from tracker.core.availability import Windows, availability_by_window
+from tracker.core.budget import Budget, error_budget
+from tracker.core.counts import count_incidents
+from tracker.core.durations import time_to_by_grade
+from tracker.core.rates import RateFigure, add_values
+from tracker.core.snapshot import (
+    AvailabilityRow,
+    CountRow,
+    ImpairmentRow,
+    RateRow,
+    Snapshot,
+    TimeToRow,
+)
+from tracker.core.vocabulary import ALL
 from tracker.core.windows import WINDOWS, local_midnight, window_bounds
 from tracker.db import database
 from tracker.errors import NotFound
-from tracker.models import Incident, Snapshot
+from tracker.models import Incident
+from tracker.models import Snapshot as StoredSnapshot
 from tracker.services.payments import channels_between, rates_between
-from tracker.services.slo import (
-    availability_between,
-    availability_in_window,
-    incident_counts,
-    scopes,
-    time_to,
-)
+from tracker.services.slo import graded_since, load_facts
 from tracker.settings import Settings
 
-
-def compute(*, now: datetime, settings: Settings) -> dict[str, Any]:
-    """Every figure of DESIGN §6 as of `now`, as JSON-ready data."""
-    windows = {name: window_bounds(name, as_of=now, zone=settings.zone) for name in WINDOWS}
-    return {
-        "taken_at": utc_text(now),
-        "availability": [
-            _availability(scope, window, now=now, settings=settings)
-            for scope in scopes()
-            for window in WINDOWS
-        ],
-        "rates": _rates(windows, now=now, settings=settings),
-        "incidents": [
-            {
-                "grade": grade,
-                "window": window,
-                "attributed": count(c.attributed),
-                "distinct": c.distinct,
-            }
-            for window, (since, until) in windows.items()
-            for grade, c in incident_counts(since=since, until=until).items()
-        ],
-        "time_to_mitigate": [
-            {
-                "grade": grade,
-                "window": window,
-                "count": stats.count,
-                "p50_seconds": stats.p50_seconds,
-                "p90_seconds": stats.p90_seconds,
-            }
-            for window, (since, until) in windows.items()
-            for grade, stats in time_to(since=since, until=until, kind="mitigate").items()
-        ],
-        "open_incidents": Incident.open_by_grade(),
-        "impairment": [
-            {"service": scope, "ratio": impairment_now(scope, now=now, settings=settings)}
-            for scope in scopes()
-        ],
-    }
+NOW = "now"  # the last second: the impact active at the snapshot's moment
 
 
-def impairment_now(scope: str, *, now: datetime, settings: Settings) -> float:
-    """u(now): the largest impact ratio active on `scope` right now (0 in valid maintenance).
-    Prometheus averages it over any window for the short burn-rate windows the snapshot's
-    named windows do not have."""
-    second = availability_between(
-        scope, since=now - timedelta(seconds=1), until=now, now=now, settings=settings
+def compute(*, now: datetime, settings: Settings) -> Snapshot:
+    """Every figure of DESIGN §6 as of `now`. The facts are read once (their queries do not
+    grow with services or windows) and the core computes every window from them."""
+    zone = settings.zone
+    windows = {name: window_bounds(name, as_of=now, zone=zone) for name in WINDOWS}
+    earliest = min(since for since, _ in windows.values())
+    facts = load_facts(since=earliest, until=now, settings=settings)
+    spans = Windows({**windows, NOW: (now - timedelta(seconds=1), now)})
+    quiet = availability_by_window([], [], windows=spans, now=now)  # a scope where nothing was
+    budgets: dict[tuple[float, float, float], Budget] = {}
+    availability_rows, impairment_rows = [], []
+    for scope in facts.scopes:
+        impairments, maintenance = facts.impairments_of(scope), facts.maintenance_of(scope)
+        results = (
+            availability_by_window(impairments, maintenance, windows=spans, now=now)
+            if impairments or maintenance
+            else quiet
+        )
+        objective = facts.objectives[scope]
+        for window in WINDOWS:
+            result = results[window]
+            key = (result.downtime_seconds, result.eligible_seconds, objective)
+            if key not in budgets:  # quiet scopes of one objective share every budget
+                budgets[key] = error_budget(*key)
+            budget = budgets[key]
+            availability_rows.append(
+                AvailabilityRow(
+                    scope,
+                    window,
+                    objective,
+                    result.availability,
+                    result.downtime_seconds,
+                    result.eligible_seconds,
+                    budget.remaining_ratio,
+                    budget.burn_rate,
+                )
+            )
+        impairment_rows.append(ImpairmentRow(scope, results[NOW].downtime_seconds))
+    graded = sorted(graded_since(earliest, now), key=lambda row: row[0].detected_at)
+    detected = [counted.detected_at for counted, _ in graded]
+    counts, times = [], []
+    for window, (since, until) in windows.items():
+        inside = graded[bisect_left(detected, since) : bisect_left(detected, until)]
+        counted = count_incidents((c for c, _ in inside), since=since, until=until)
+        counts += [CountRow(g, window, c.attributed, c.distinct) for g, c in counted.items()]
+        timed = [t for _, t in inside]
+        times += [
+            TimeToRow(g, window, stats.count, stats.p50_seconds, stats.p90_seconds)
+            for g, stats in time_to_by_grade(timed, kind="mitigate").items()
+        ]
+    return Snapshot(
+        taken_at=now,
+        availability=tuple(availability_rows),
+        rates=tuple(_rates(windows, now=now, settings=settings)),
+        incidents=tuple(counts),
+        time_to_mitigate=tuple(times),
+        open_incidents=Incident.open_by_grade(),
+        impairment=tuple(impairment_rows),
     )
-    return second.result.downtime_seconds
-
-
-def _availability(scope: str, window: str, *, now: datetime, settings: Settings) -> dict:
-    report = availability_in_window(scope, window, now=now, settings=settings)
-    result, budget = report.result, report.budget
-    return {
-        "service": scope,
-        "window": window,
-        "objective": report.objective,
-        "availability": result.availability,
-        "downtime_seconds": result.downtime_seconds,
-        "eligible_seconds": result.eligible_seconds,
-        "error_budget_remaining_ratio": budget.remaining_ratio,
-        "error_budget_burn_rate": budget.burn_rate,
-    }
 
 
 def _rates(
     windows: dict[str, tuple[datetime, datetime]], *, now: datetime, settings: Settings
-) -> list[dict]:
+) -> list[RateRow]:
     """Every rate per window and channel, `all` first. Rates add up over disjoint stretches
     and over channels, so the stretch since local midnight, which every window but a short
     one ends with, is read once for them all, and `all` is the channels' sum."""
     definitions = settings.payments.definitions()
     zone = settings.zone
     midnight = local_midnight(now.astimezone(zone).date(), zone)
-    read: dict[tuple[datetime, datetime], dict[str, list[RateValue]]] = {}
+    read: dict[tuple[datetime, datetime], dict[str, list[RateFigure]]] = {}
 
-    def per_channel(since: datetime, until: datetime) -> dict[str, list[RateValue]]:
+    def per_channel(since: datetime, until: datetime) -> dict[str, list[RateFigure]]:
         if (since, until) not in read:
             read[since, until] = {
-                channel: [
-                    rate.value
-                    for rate in rates_between(
-                        definitions, since=since, until=until, channel=channel, zone=zone
-                    )
-                ]
+                channel: rates_between(
+                    definitions, since=since, until=until, channel=channel, zone=zone
+                )
                 for channel in channels_between(since, until, zone=zone)
             }
         return read[since, until]
@@ -116,74 +119,58 @@ def _rates(
     rows = []
     for window, (since, until) in windows.items():
         stretches = [(since, midnight), (midnight, until)] if since < midnight < until else []
-        found: dict[str, list[list[RateValue]]] = {}
+        found: dict[str, list[list[RateFigure]]] = {}
         for stretch in stretches or [(since, until)]:
             for channel, values in per_channel(*stretch).items():
                 found.setdefault(channel, []).append(values)
         channels = {channel: _added(parts) for channel, parts in sorted(found.items())}
         every = (
-            _added(list(channels.values())) if channels else [RateValue(0, 0)] * len(definitions)
+            _added(list(channels.values()))
+            if channels
+            else [RateFigure(0, 0).named(d) for d in definitions]
         )
-        for channel, values in [("all", every), *channels.items()]:
-            for definition, value in zip(definitions, values, strict=True):
-                rows.append(
-                    {
-                        "rate": definition.name,
-                        "channel": channel,
-                        "window": window,
-                        "value": None if value.value is None else float(value.value),
-                        "numerator": value.numerator,
-                        "denominator": value.denominator,
-                    }
-                )
+        for channel, figures in [(ALL, every), *channels.items()]:
+            rows += [RateRow(window, channel, figure) for figure in figures]
     return rows
 
 
-def _added(parts: list[list[RateValue]]) -> list[RateValue]:
+def _added(parts: list[list[RateFigure]]) -> list[RateFigure]:
     """Each definition's rate over all the parts."""
     return [add_values(*values) for values in zip(*parts, strict=True)]
 
 
-def snapshot_view(snapshot: Snapshot) -> dict[str, Any]:
-    """What GET /slo and POST /rollups answer."""
-    return {"id": snapshot.id, "duration_seconds": snapshot.duration_seconds, **snapshot.data}
-
-
 def take_snapshot(*, now: datetime, settings: Settings) -> Snapshot:
-    """Compute and store a snapshot; returns it."""
+    """Compute and store a snapshot; returns it with its id and cost."""
     started = time.perf_counter()
-    data = compute(now=now, settings=settings)
+    snapshot = compute(now=now, settings=settings)
+    took = time.perf_counter() - started
     with database.atomic():
-        return Snapshot.create(
-            taken_at=now, duration_seconds=time.perf_counter() - started, data=data
-        )
+        stored = StoredSnapshot.create(taken_at=now, duration_seconds=took, data=snapshot.to_json())
+    return replace(snapshot, id=stored.id, duration_seconds=took)
 
 
-def latest_figures() -> dict[str, Any] | None:
-    """The latest snapshot's figures with its time and cost, for /metrics; None before the
-    first rollup."""
-    snapshot = Snapshot.latest()
-    if snapshot is None:
-        return None
-    return {
-        **snapshot.data,
-        "taken_at_unix": snapshot.taken_at.timestamp(),
-        "duration_seconds": snapshot.duration_seconds,
-    }
+def _read(stored: StoredSnapshot) -> Snapshot:
+    return Snapshot.from_json(stored.data, id=stored.id, duration_seconds=stored.duration_seconds)
 
 
-def latest_snapshot() -> Snapshot:
-    snapshot = Snapshot.latest()
-    if snapshot is None:
+def find_latest() -> Snapshot | None:
+    """The latest snapshot, or None before the first rollup."""
+    stored = StoredSnapshot.latest()
+    return None if stored is None else _read(stored)
+
+
+def get_latest() -> Snapshot:
+    stored = StoredSnapshot.latest()
+    if stored is None:
         raise NotFound("no snapshot yet: the rollup has not run (tracker rollup)")
-    return snapshot
+    return _read(stored)
 
 
 def prune_snapshots(*, now: datetime, settings: Settings) -> int:
     """Delete snapshots older than `rollup.keep_hours`, always keeping the latest."""
     cutoff = now - timedelta(hours=settings.rollup.keep_hours)
-    latest = Snapshot.latest()
-    query = Snapshot.older_than(cutoff)
+    latest = StoredSnapshot.latest()
+    query = StoredSnapshot.older_than(cutoff)
     if latest is not None:
-        query = query.where(Snapshot.id != latest.id)
+        query = query.where(StoredSnapshot.id != latest.id)
     return query.execute()

@@ -3,8 +3,9 @@ database and computed by the pure core."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from fractions import Fraction
 
 from tracker.core.availability import AvailabilityResult, Impairment, Maintenance, availability
 from tracker.core.budget import Budget, YearOutlook, error_budget, year_outlook
@@ -14,12 +15,19 @@ from tracker.core.durations import DurationStats, Kind, TimedIncident, time_to_b
 from tracker.core.incidents import attributed_weight
 from tracker.core.vocabulary import ALL
 from tracker.core.windows import window_bounds, year_bounds
-from tracker.services.periods import resolve_range
 from tracker.errors import Invalid
-from tracker.models import Incident, MaintenanceWindow, Service
+from tracker.models import (
+    Incident,
+    MaintenanceWindow,
+    Service,
+    raw_rows,
+    service_keys_of,
+    utc_of,
+)
 from tracker.schemas import AvailabilityOut, ErrorBudgetOut, YearOutlookOut
 from tracker.services.catalog import get_service
 from tracker.services.maintenance import counts_as_maintenance
+from tracker.services.periods import resolve_range
 from tracker.settings import Settings
 
 
@@ -157,6 +165,105 @@ def _year_outlook(
 def scopes() -> list[str]:
     """`all`, then every service key."""
     return [ALL, *(s.key for s in Service.ordered())]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the availability figures of a period read, loaded once (a fixed number of
+    queries, whatever the number of services and windows): the scopes with their
+    objectives, the incidents impairing the period with the services each affects, and the
+    maintenance that counts, with the services it covers."""
+
+    objectives: dict[str, float]  # `all` first, then every service, in tier order
+    impairments: tuple[tuple[Impairment, frozenset[str]], ...]
+    maintenance: tuple[tuple[Maintenance, tuple[str, ...]], ...]
+    by_service: dict[str, list[Impairment]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_service: dict[str, list[Impairment]] = {}
+        for impairment, keys in self.impairments:
+            for key in keys:
+                by_service.setdefault(key, []).append(impairment)
+        object.__setattr__(self, "by_service", by_service)
+
+    @property
+    def scopes(self) -> list[str]:
+        return list(self.objectives)
+
+    def impairments_of(self, scope: str) -> list[Impairment]:
+        if scope == ALL:
+            return [impairment for impairment, _ in self.impairments]
+        return self.by_service.get(scope, [])
+
+    def maintenance_of(self, scope: str) -> list[Maintenance]:
+        """Maintenance of `all`, or naming the service (a service's never counts for all)."""
+        return [
+            m
+            for m, covered in self.maintenance
+            if covered == (ALL,) or (scope != ALL and scope in covered)
+        ]
+
+
+def load_facts(*, since: datetime, until: datetime, settings: Settings) -> Facts:
+    """The facts of [since, until) for every scope (DESIGN §4.1)."""
+    objectives = {ALL: settings.availability.objective}
+    objectives |= {s.key: s.objective for s in Service.ordered()}
+    impairing = Incident.impairing(since, until)
+    rows = raw_rows(
+        impairing.select(
+            Incident.id,
+            Incident.impact_started_at,
+            Incident.mitigated_at,
+            Incident.resolved_at,
+            Incident.impact_ratio,
+        )
+    )
+    keys = service_keys_of(impairing)
+    impairments = tuple(
+        (
+            Impairment(utc_of(started), utc_of(mitigated or resolved), ratio),
+            frozenset(keys.get(incident_id, ())),
+        )
+        for incident_id, started, mitigated, resolved, ratio in rows
+    )
+    notice = settings.availability.maintenance_notice_hours
+    maintenance = tuple(
+        (Maintenance(w.starts_at, w.ends_at), tuple(w.services))
+        for w in MaintenanceWindow.overlapping(since, until)
+        if counts_as_maintenance(w, notice_hours=notice)
+    )
+    return Facts(objectives, impairments, maintenance)
+
+
+ONE = Fraction(1)  # the attributed weight of an incident that names no party: fully ours
+
+
+def graded_since(since: datetime, until: datetime) -> list[tuple[CountedIncident, TimedIncident]]:
+    """Every counted incident detected in [since, until), as counting and timing read them
+    (one query for every window inside)."""
+    rows = Incident.graded_between(since, until).select(
+        Incident.detected_at,
+        Incident.grade,
+        Incident.status,
+        Incident.responsibility,
+        Incident.impact_started_at,
+        Incident.mitigated_at,
+        Incident.resolved_at,
+    )
+    read = Incident.responsibility.python_value  # JSON text on SQLite, a list on PostgreSQL
+    graded = []
+    for detected, grade, status, responsibility, started, mitigated, resolved in raw_rows(rows):
+        detected = utc_of(detected)
+        weight = ONE if responsibility in ("[]", []) else attributed_weight(read(responsibility))
+        graded.append(
+            (
+                CountedIncident(detected, grade, status, weight),
+                TimedIncident(
+                    grade, detected, utc_of(started), utc_of(mitigated), utc_of(resolved)
+                ),
+            )
+        )
+    return graded
 
 
 def incident_counts(*, since: datetime, until: datetime) -> dict[str, GradeCount]:

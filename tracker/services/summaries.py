@@ -8,7 +8,7 @@ from datetime import date, datetime
 from tracker.core.summary import ChannelRates, ServiceAvailability, Summary, parse_month, parse_year
 from tracker.core.windows import local_midnight, year_bounds
 from tracker.errors import NotFound
-from tracker.services.payments import channels_between, rate_figures, rates_between
+from tracker.services.payments import channels_between, rates_between
 from tracker.services.slo import availability_between, incident_counts, scopes, time_to
 from tracker.settings import Settings
 
@@ -53,11 +53,9 @@ def _summary(
         until=until,
         as_of=as_of,
         zone=zone,
-        rates=rate_figures(rates_between(definitions, channel=None, **window)),
+        rates=tuple(rates_between(definitions, channel=None, **window)),
         channels=tuple(
-            ChannelRates(
-                channel, rate_figures(rates_between(definitions, channel=channel, **window))
-            )
+            ChannelRates(channel, tuple(rates_between(definitions, channel=channel, **window)))
             for channel in channels_between(since, as_of, zone=zone)
         ),
         availability=tuple(

@@ -79,10 +79,7 @@ def weekly_trend(
                 week=f"{iso.year}-W{iso.week:02d}",
                 since=since,
                 availability=availability,
-                rates={
-                    r.definition.name: None if r.value.value is None else float(r.value.value)
-                    for r in rates
-                },
+                rates={r.name: None if r.value is None else float(r.value) for r in rates},
             )
         )
     return Trend(

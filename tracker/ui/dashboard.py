@@ -3,8 +3,6 @@ everywhere), and the records not resolved yet."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import render_template
 
 from tracker.clock import utcnow
@@ -20,13 +18,12 @@ UNRESOLVED_SHOWN = 8
 @ui.get("/")
 @needs("read")
 def dashboard() -> str:
-    snapshot = rollup.latest_figures()
+    snapshot = rollup.find_latest()
     definitions = settings().payments.definitions()
     now = utcnow()
     unresolved, unresolved_total = incidents.unresolved_incidents(
         limit=UNRESOLVED_SHOWN, rules=grading(), now=now
     )
-    as_of = None if snapshot is None else datetime.fromtimestamp(snapshot["taken_at_unix"], UTC)
     return render_template(
         "dashboard.html",
         snapshot=snapshot,
@@ -35,6 +32,6 @@ def dashboard() -> str:
         grade_rows=REPORTED_GRADES,
         unresolved=unresolved,
         unresolved_more=unresolved_total - len(unresolved),
-        as_of=as_of,
+        as_of=None if snapshot is None else snapshot.taken_at,
         this_week=week_name(now, zone()),
     )

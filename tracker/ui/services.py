@@ -17,8 +17,8 @@ SERVICE_FIELDS = ("name", "tier", "objective", "description")
 
 
 def _services_page(errors: dict[str, str] | None = None, values: Any = None) -> str:
-    snapshot = rollup.latest_figures() or {"availability": []}
-    ytd = {r["service"]: r for r in snapshot["availability"] if r["window"] == "ytd"}
+    snapshot = rollup.find_latest()
+    ytd = {r.service: r for r in snapshot.availability_in("ytd")} if snapshot else {}
     return render_template(
         "services.html",
         services=catalog.list_services(),
