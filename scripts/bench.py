@@ -636,7 +636,7 @@ def pandas_weekly(path: Path, definitions, since: datetime, until: datetime) -> 
 def bench_weekly(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     import logging
 
-    from tracker.core.weekly import parse_week
+    from tracker.core.weekly.model import parse_week
     from tracker.core.windows import iso_week_bounds
 
     logging.disable(logging.WARNING)

@@ -287,7 +287,7 @@ def test_freezing_is_audited_once(app, api, week_30):
 def test_the_current_week_is_not_frozen(app, api, gateway):
     from datetime import UTC, datetime
 
-    from tracker.core.weekly import week_name
+    from tracker.core.weekly.model import week_name
 
     week = week_name(datetime.now(UTC), app.extensions["tracker.settings"].zone)
     _export(app, week)

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 
 from tracker.api.routing import to_json
 from tracker.clock import utcnow
+from tracker.context import grading
+from tracker.context import settings as current_settings
 from tracker.core.readable import SHARE_WORDS
 from tracker.core.texts import LANGS
 from tracker.core.vocabulary import (
@@ -89,7 +91,7 @@ def _app(*, wait: bool = False) -> Iterator[Flask]:
         except DATABASE_DOWN as exc:
             if not lock_timed_out(exc):
                 _fail(f"the database does not answer: {str(exc).strip()}")
-            waited = app.extensions["tracker.settings"].database.busy_timeout_ms
+            waited = current_settings().database.busy_timeout_ms
             _fail(
                 f"the database is busy: this write waited {waited} ms for the lock another "
                 "write held (an import, or the server under load) and gave up; nothing was "
@@ -250,8 +252,8 @@ def users_list() -> None:
     """Every user: name, role, and since when disabled (local time)."""
     from tracker.services.users import list_users
 
-    with _app() as app:
-        zone = app.extensions["tracker.settings"].zone
+    with _app():
+        zone = current_settings().zone
         for user in list_users():
             state = (
                 f"disabled {user.disabled_at.astimezone(zone):%Y-%m-%d %H:%M}"
@@ -454,8 +456,8 @@ def incidents_add(
     data.update(_incident_fields(options))
     _availability_flag(data, counts, no_availability_impact)
     body = _validate(IncidentCreate, data, "incident")
-    with _app() as app:
-        rules = app.extensions["tracker.grading"]
+    with _app():
+        rules = grading()
         incident = create_incident(body, actor=_actor(), rules=rules, now=utcnow())
     if as_json:
         _print_json(incident)
@@ -502,8 +504,8 @@ def incidents_resolve(incident_id: int, at: str | None, as_json: bool) -> None:
 def _patched(incident_id: int, patch: Any, as_json: bool) -> None:
     from tracker.services.incidents import update_incident
 
-    with _app() as app:
-        rules = app.extensions["tracker.grading"]
+    with _app():
+        rules = grading()
         incident = update_incident(incident_id, patch, actor=_actor(), rules=rules, now=utcnow())
     if as_json:
         _print_json(incident)
@@ -540,8 +542,8 @@ def incidents_list(as_json: bool, **filters: Any) -> None:
     for name in ("since", "until"):
         filters[name] = _filter_time(name, filters[name], zone)
     query = _validate(IncidentQuery, {k: v for k, v in filters.items() if v is not None}, "filter")
-    with _app() as app:
-        page = list_incidents(query, rules=app.extensions["tracker.grading"], now=utcnow())
+    with _app():
+        page = list_incidents(query, rules=grading(), now=utcnow())
     if as_json:
         _print_json(page)
         return
@@ -564,10 +566,10 @@ def incidents_show(incident_id: int, as_json: bool) -> None:
     from tracker.core.readable import label, value_text
     from tracker.services.incidents import get_incident, list_timeline
 
-    with _app() as app:
-        incident = get_incident(incident_id, rules=app.extensions["tracker.grading"], now=utcnow())
+    with _app():
+        incident = get_incident(incident_id, rules=grading(), now=utcnow())
         timeline = list_timeline(incident_id)
-        zone = app.extensions["tracker.settings"].zone
+        zone = current_settings().zone
     if as_json:
         _print_json({**to_json(incident), "timeline": to_json(timeline)["items"]})
         return
@@ -625,8 +627,8 @@ def payments_import(path: str, quiet: bool) -> None:
         file=sys.stderr,
         leave=False,
     )
-    with _app() as app, stream, bar:
-        settings = app.extensions["tracker.settings"]
+    with _app(), stream, bar:
+        settings = current_settings()
         now = utcnow()
         summary = import_csv(
             stream,
@@ -668,8 +670,8 @@ def rollup() -> None:
     from tracker.services.rollup import prune_snapshots, take_snapshot
 
     now = utcnow()
-    with _app() as app:
-        settings = app.extensions["tracker.settings"]
+    with _app():
+        settings = current_settings()
         snapshot = take_snapshot(now=now, settings=settings)
         pruned = prune_snapshots(now=now, settings=settings)
     click.echo(
@@ -709,14 +711,14 @@ def report_weekly(
 ) -> None:
     """Print (or write) the weekly review in the team's own format."""
     from tracker.core.render import render
-    from tracker.core.weekly import last_week, parse_week
+    from tracker.core.weekly.model import last_week, parse_week
     from tracker.services.reports import export_weekly, weekly_review
 
     if week is not None:
         _parsed("--week", parse_week, week)
     now = utcnow()
-    with _app() as app:
-        settings = app.extensions["tracker.settings"]
+    with _app():
+        settings = current_settings()
         week = week or last_week(now, settings.zone)
         if export:
             for path in export_weekly(week, now=now, settings=settings, actor=_actor()):
@@ -769,8 +771,8 @@ def _summary_command(kind: str) -> None:
 
         _parsed("--period", parse_month if kind == "monthly" else parse_year, period)
         build = summaries.monthly_summary if kind == "monthly" else summaries.yearly_summary
-        with _app() as app:
-            summary = build(period, now=utcnow(), settings=app.extensions["tracker.settings"])
+        with _app():
+            summary = build(period, now=utcnow(), settings=current_settings())
         _written(render(summary, fmt, lang).body, out, f"{period} written to {out}")
 
 

@@ -22,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from tracker import __version__
+from tracker.context import settings
 from tracker.core.snapshot import Snapshot
 from tracker.db import database
 from tracker.errors import Unauthorized
@@ -212,7 +213,7 @@ def init_app(app: Flask) -> None:
 
     @app.get("/metrics")
     def metrics() -> Response:
-        token = app.extensions["tracker.settings"].metrics_token
+        token = settings().metrics_token
         if token:
             scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(raw.strip(), token):

@@ -19,7 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from tracker.clock import utcnow
-from tracker.core.weekly import week_name
+from tracker.core.weekly.model import last_week
 from tracker.core.windows import local_midnight
 from tracker.db import DATABASE_DOWN, database
 from tracker.services import jobs, reports, rollup
@@ -60,8 +60,8 @@ def _prune(now: datetime, settings: Settings) -> object:
 
 
 def _weekly_export(now: datetime, settings: Settings) -> object:
-    last_week = week_name(now - timedelta(days=7), settings.zone)
-    return reports.export_weekly(last_week, now=now, settings=settings, actor="scheduler")
+    week = last_week(now, settings.zone)
+    return reports.export_weekly(week, now=now, settings=settings, actor="scheduler")
 
 
 def _week_start(settings: Settings) -> Callable[[datetime], datetime]:

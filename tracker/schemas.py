@@ -4,7 +4,7 @@ OpenAPI document is generated from these."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar
@@ -20,7 +20,6 @@ from pydantic import (
     PlainSerializer,
     StrictBool,
     ValidationError,
-    ValidationInfo,
     field_validator,
     with_config,
 )
@@ -43,9 +42,9 @@ from tracker.core.vocabulary import (
     Status,
     Tier,
 )
-from tracker.core.weekly import Detail
+from tracker.core.weekly.model import Detail
 from tracker.core.windows import WINDOWS
-from tracker.errors import BatchTooLarge, FieldError
+from tracker.errors import BadRequest, FieldError, Invalid
 
 
 def _decimal_string(value: Any) -> Any:
@@ -143,6 +142,18 @@ def validation_errors(exc: ValidationError, prefix: str = "") -> list[FieldError
         params = {k: v for k, v in error.get("ctx", {}).items() if k != "error"}
         errors.append(FieldError(field_path(error["loc"], prefix), message, code, params))
     return errors
+
+
+def validate_json(model: type[BaseModel], raw: bytes) -> Any:
+    """A JSON body through its model: 400 if it is not JSON, 422 naming each bad field."""
+    try:
+        # pydantic parses the JSON itself: no intermediate Python objects for big batches
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        malformed = [e for e in exc.errors(include_url=False) if e["type"] == "json_invalid"]
+        if malformed:
+            raise BadRequest(f"the body is not valid JSON: {malformed[0]['msg']}") from None
+        raise Invalid(validation_errors(exc)) from None
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -311,15 +322,15 @@ class IncidentPatch(IncidentFields):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
-class IncidentOut(Output):
+class IncidentRecord(Output):
+    """An incident's stored fields (what the audit trail compares)."""
+
     id: int
     title: str
     summary: str
     services: list[str]
     status: Status
     grade: Grade | None
-    suggested_grade: Grade
-    suggested_grade_reason: str
     grade_reason: str
     impact_started_at: UtcTime
     detected_at: UtcTime
@@ -329,7 +340,6 @@ class IncidentOut(Output):
     impact_ratio: float
     counts_toward_availability: bool
     responsibility: list[Responsibility]
-    attributed_weight: float
     root_cause: RootCause
     detection_source: DetectionSource
     location: str
@@ -341,6 +351,14 @@ class IncidentOut(Output):
     created_at: UtcTime
     updated_at: UtcTime
     created_by: str
+
+
+class IncidentOut(IncidentRecord):
+    """An incident as read: its fields and what is computed from them as of now."""
+
+    suggested_grade: Grade
+    suggested_grade_reason: str
+    attributed_weight: float
 
 
 class TimelineCreate(Input):
@@ -476,10 +494,20 @@ T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list: what the services return and the API documents."""
+
     items: list[T]
     limit: int
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end")
     page: int | None = None
+
+    @classmethod
+    def of(cls, items: list[Any], limit: int, next_cursor: str | None, page: int | None) -> Page:
+        """A page of items already made (no validation again)."""
+        return cls.model_construct(items=items, limit=limit, next_cursor=next_cursor, page=page)
+
+    def map(self, fn: Callable[[Any], Any]) -> Page:
+        return Page.of([fn(item) for item in self.items], self.limit, self.next_cursor, self.page)
 
 
 class ItemList(BaseModel, Generic[T]):
@@ -572,17 +600,9 @@ class PaymentCountRow(TypedDict):
 
 
 class PaymentCountBatch(Input):
-    counts: list[PaymentCountRow] = Field(description="At most payments.max_batch_rows rows")
-
-    @field_validator("counts")
-    @classmethod
-    def _not_too_many(cls, rows: list, info: ValidationInfo) -> list:
-        """Refuse an oversized batch (413). Checked after the rows: a before-validator would
-        make pydantic build the whole batch as Python objects first, at twice the cost."""
-        limit = (info.context or {}).get("max_rows")
-        if limit is not None and len(rows) > limit:
-            raise BatchTooLarge(f"{len(rows)} rows in one batch; send at most {limit}")
-        return rows
+    counts: list[PaymentCountRow] = Field(
+        description="At most payments.max_batch_rows rows (more is a 413)"
+    )
 
 
 class Upserted(BaseModel):

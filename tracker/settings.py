@@ -20,7 +20,7 @@ from tracker.core.grading import DIMENSIONS, GradingRules, Threshold
 from tracker.core.rates import RateDefinition
 from tracker.core.transactions import OutcomeMap
 from tracker.core.vocabulary import Direction, IncidentGrade, Outcome, RegulatoryLevel, Scope
-from tracker.core.weekly import Detail
+from tracker.core.weekly.model import Detail
 
 Dimension = Literal[DIMENSIONS]  # type: ignore[valid-type]
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import g, request
 
 from tracker.api.blueprint import api
 from tracker.clock import utcnow
+from tracker.context import settings
 from tracker.errors import Unauthorized
 from tracker.services.tokens import authenticate
 
@@ -18,10 +19,7 @@ def identify() -> None:
     reads are allowed; writes always need a token."""
     header = request.headers.get("Authorization", "")
     if not header:
-        if (
-            request.method in SAFE_METHODS
-            and current_app.extensions["tracker.settings"].anonymous_read
-        ):
+        if request.method in SAFE_METHODS and settings().anonymous_read:
             g.actor, g.role = "anonymous", "viewer"
             return
         raise Unauthorized("send Authorization: Bearer <token>")

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestURITooLarge
 
+from tracker.context import settings
 from tracker.db import DATABASE_DOWN, lock_timed_out
 from tracker.errors import FieldError, TrackerError
 
@@ -88,7 +89,7 @@ def database_down(extensions: dict[str, Any] | None = None) -> Response:
 def database_busy() -> Response:
     """503: a write waited `database.busy_timeout_ms` for a lock another write held, and gave
     up (nothing was changed); retry."""
-    waited = current_app.extensions["tracker.settings"].database.busy_timeout_ms
+    waited = settings().database.busy_timeout_ms
     return problem(
         503,
         "Database busy",

@@ -25,8 +25,7 @@ from werkzeug.routing import IntegerConverter
 from tracker import __version__
 from tracker.api.problems import MEDIA_TYPE
 from tracker.errors import BadRequest, Forbidden, Invalid, UnsupportedMediaType
-from tracker.schemas import Problem, validation_errors
-from tracker.services.paging import Page
+from tracker.schemas import Page, Problem, validate_json, validation_errors
 from tracker.services.tokens import may
 
 JSON_TYPES = ("application/json",)
@@ -54,8 +53,7 @@ class EndpointSpec:
     resp: type[Any] | None = None
     status: int = 200
     tags: tuple[str, ...] = field(default_factory=tuple)
-    context: Callable[[], dict[str, Any]] | None = None
-    parse: Callable[[bytes, dict[str, Any] | None], Any] | None = None
+    raw_body: bool = False
 
 
 def endpoint(
@@ -66,23 +64,22 @@ def endpoint(
     resp: type[Any] | None = None,
     status: int = 200,
     tags: tuple[str, ...] = (),
-    context: Callable[[], dict[str, Any]] | None = None,
-    parse: Callable[[bytes, dict[str, Any] | None], Any] | None = None,
+    raw_body: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a view: the right it needs, its query and body models, its response model,
-    what the body's validators may read from the app (`context`), and, for a body too big
-    for pydantic to be the cheap way in, a `parse(raw, context)` to use instead (the model
-    still documents the body)."""
+    """Declare a view: the right it needs, its query and body models (parsed and passed as
+    `query` and `body`), its response model. With `raw_body` the view takes the JSON body's
+    bytes as `body` and reads them itself (the model still documents it)."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        spec = EndpointSpec(right, query, body, resp, status, tags, context, parse)
+        spec = EndpointSpec(right, query, body, resp, status, tags, raw_body)
         view.endpoint_spec = spec  # type: ignore[attr-defined]
         return view
 
     return decorate
 
 
-def parse_body(spec: EndpointSpec) -> Any:
+def json_body() -> bytes:
+    """The request's JSON body as bytes: 415 for another media type, 400 when empty."""
     mimetype = request.mimetype or ""
     if mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(
@@ -91,23 +88,15 @@ def parse_body(spec: EndpointSpec) -> Any:
     raw = request.get_data(cache=False)
     if not raw.strip():
         raise BadRequest("the request body is empty; send a JSON object")
-    context = spec.context() if spec.context else None
-    if spec.parse is not None:
-        return spec.parse(raw, context)
+    return raw
+
+
+def parse_body(spec: EndpointSpec) -> Any:
+    raw = json_body()
+    if spec.raw_body:
+        return raw
     assert spec.body is not None
-    return validate_json(spec.body, raw, context)
-
-
-def validate_json(model: type[BaseModel], raw: bytes, context: dict[str, Any] | None) -> Any:
-    """A JSON body through its model: 400 if it is not JSON, 422 naming each bad field."""
-    try:
-        # pydantic parses the JSON itself: no intermediate Python objects for big batches
-        return model.model_validate_json(raw, context=context)
-    except ValidationError as exc:
-        malformed = [e for e in exc.errors(include_url=False) if e["type"] == "json_invalid"]
-        if malformed:
-            raise BadRequest(f"the body is not valid JSON: {malformed[0]['msg']}") from None
-        raise Invalid(validation_errors(exc)) from None
+    return validate_json(spec.body, raw)
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
@@ -118,9 +107,7 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
 
 
 def to_json(result: Any) -> Any:
-    if isinstance(result, BaseModel):
-        return result.model_dump(mode="json")
-    if isinstance(result, Page):
+    if isinstance(result, Page):  # `page` only when the request paged by number
         page = {
             "items": [to_json(i) for i in result.items],
             "limit": result.limit,
@@ -129,6 +116,8 @@ def to_json(result: Any) -> Any:
         if result.page is not None:
             page["page"] = result.page
         return page
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
     if isinstance(result, list):
         return {"items": [to_json(i) for i in result]}
     return result

@@ -11,7 +11,8 @@ from typing import Any
 
 from tracker.core.summary import Summary, summary_json, summary_markdown
 from tracker.core.texts import Lang
-from tracker.core.weekly import Detail, Review, as_csv, as_json, markdown
+from tracker.core.weekly.model import Detail, Review
+from tracker.core.weekly.text import as_csv, as_json, markdown
 
 
 @dataclass(frozen=True)

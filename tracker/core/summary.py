@@ -19,7 +19,8 @@ from tracker.core.exact import exact, to_decimal
 from tracker.core.rates import RateFigure
 from tracker.core.texts import Lang, text
 from tracker.core.vocabulary import ALL, SUMMARY_GRADES
-from tracker.core.weekly import YEARS, counts_line
+from tracker.core.weekly.model import YEARS
+from tracker.core.weekly.text import counts_line
 
 Kind = Literal["month", "year"]
 MONTH_PATTERN = re.compile(r"([0-9]{4})-([0-9]{1,2})")  # 2024-07; the team also writes 2024-7

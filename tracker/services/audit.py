@@ -7,8 +7,8 @@ from typing import Any
 
 from tracker.errors import Forbidden
 from tracker.models import AuditRecord
-from tracker.schemas import AuditOut, AuditQuery
-from tracker.services.paging import Page, paginate
+from tracker.schemas import AuditOut, AuditQuery, Page
+from tracker.services.paging import paginate
 
 
 def record(

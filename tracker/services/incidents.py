@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import peewee
+from playhouse.shortcuts import model_to_dict
 
 from tracker.core.grading import GradingRules, IncidentFacts, Suggestion, suggest_grade
 from tracker.core.incidents import (
@@ -32,21 +33,20 @@ from tracker.schemas import (
     IncidentOut,
     IncidentPatch,
     IncidentQuery,
+    IncidentRecord,
+    Page,
     TimelineCreate,
     TimelineOut,
 )
 from tracker.services import audit
-from tracker.services.paging import Page, paginate
+from tracker.services.paging import paginate
 
-# Read-only fields computed on every read: not part of what the audit trail compares.
-DERIVED = frozenset(
-    {"suggested_grade", "suggested_grade_reason", "attributed_weight", "updated_at"}
-)
 SEARCH_SECONDS = 3
 
 
-def _service_tiers() -> dict[str, int]:
-    return dict(Service.select(Service.key, Service.tier).tuples())
+def _tiers(keys: Iterable[str]) -> dict[str, int]:
+    """The tiers of these services (what the suggestion weighs minutes by)."""
+    return {s.key: s.tier for s in Service.by_keys(keys)}
 
 
 def _suggestion(
@@ -75,7 +75,7 @@ def _suggestion(
 def suggest(data: IncidentCreate, *, rules: GradingRules, now: datetime) -> Suggestion:
     """The grade the rules suggest for an incident not stored yet (the form asks as you type)."""
     values = _normalise(data.model_dump(exclude={"services"}))
-    return _suggestion(values, data.services, _service_tiers(), rules=rules, now=now)
+    return _suggestion(values, data.services, _tiers(data.services), rules=rules, now=now)
 
 
 def incident_view(
@@ -85,10 +85,11 @@ def incident_view(
     *,
     rules: GradingRules,
     now: datetime,
+    suggestion: Suggestion | None = None,
 ) -> IncidentOut:
-    """The full read representation of a stored row (`incident.__data__`, or a row of a
-    `.dicts()` query), with the suggestion computed as of `now`."""
-    suggestion = _suggestion(values, keys, tiers, rules=rules, now=now)
+    """The full read representation of a stored row (`model_to_dict` of one, or a row of a
+    `.dicts()` query), with the suggestion as of `now` (given, when it was just computed)."""
+    suggestion = suggestion or _suggestion(values, keys, tiers, rules=rules, now=now)
     return IncidentOut.model_validate(
         {
             **values,
@@ -100,8 +101,10 @@ def incident_view(
     )
 
 
-def _stored(view: IncidentOut) -> dict[str, Any]:
-    return view.model_dump(mode="json", exclude=DERIVED)
+def _audited(values: Mapping[str, Any], keys: list[str]) -> dict[str, Any]:
+    """A record as the audit trail compares it: every stored field (nothing computed)."""
+    record = IncidentRecord.model_validate({**values, "services": keys})
+    return record.model_dump(mode="json", exclude={"updated_at"})
 
 
 def _load(incident_id: int) -> Incident:
@@ -113,9 +116,8 @@ def _load(incident_id: int) -> Incident:
 
 def get_incident(incident_id: int, *, rules: GradingRules, now: datetime) -> IncidentOut:
     incident = _load(incident_id)
-    return incident_view(
-        incident.__data__, incident.service_keys(), _service_tiers(), rules=rules, now=now
-    )
+    keys = incident.service_keys()
+    return incident_view(model_to_dict(incident), keys, _tiers(keys), rules=rules, now=now)
 
 
 def _resolve_services(keys: list[str]) -> list[Service]:
@@ -131,7 +133,8 @@ def _resolve_services(keys: list[str]) -> list[Service]:
 
 
 def _normalise(values: dict[str, Any]) -> dict[str, Any]:
-    """Times to UTC, the impact start defaulting to detection, URLs to text."""
+    """Times to UTC, the impact start defaulting to detection, URLs to text, responsibility
+    entries to plain dicts."""
     for field in TIME_FIELDS:
         if values.get(field) is not None:
             values[field] = values[field].astimezone(UTC)
@@ -144,7 +147,7 @@ def _normalise(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _check(
+def _checked(
     values: Mapping[str, Any],
     keys: list[str],
     tiers: Mapping[str, int],
@@ -152,16 +155,18 @@ def _check(
     rules: GradingRules,
     now: datetime,
     grading: bool = True,
-) -> None:
-    """Every cross-field rule of DESIGN §3, all errors at once. The grade must explain itself
-    when it is being set (`grading`), not on every later edit of a running incident."""
+) -> Suggestion:
+    """Every cross-field rule of DESIGN §3, all errors at once; returns the suggestion (the
+    record's view needs it). The grade must explain itself when it is being set
+    (`grading`), not on every later edit of a running incident."""
     times = {field: values.get(field) for field in TIME_FIELDS}
     errors = time_errors(times, now=now) + status_errors(values["status"], times)
+    suggestion = _suggestion(values, keys, tiers, rules=rules, now=now)
     if grading and not errors:
-        suggested = _suggestion(values, keys, tiers, rules=rules, now=now).grade
-        errors += grade_reason_errors(values.get("grade"), suggested, values["grade_reason"])
+        errors += grade_reason_errors(values.get("grade"), suggestion.grade, values["grade_reason"])
     if errors:
         raise Invalid(errors)
+    return suggestion
 
 
 def _link(incident: Incident, services: list[Service]) -> None:
@@ -175,24 +180,23 @@ def create_incident(
     data: IncidentCreate, *, actor: str, rules: GradingRules, now: datetime
 ) -> IncidentOut:
     values = _normalise(data.model_dump(exclude={"services"}))
-    values["responsibility"] = [e.model_dump() for e in data.responsibility]
     with database.atomic():
         services = _resolve_services(data.services)
-        tiers = _service_tiers()
-        _check(values, data.services, tiers, rules=rules, now=now)
+        tiers = {s.key: s.tier for s in services}
+        suggestion = _checked(values, data.services, tiers, rules=rules, now=now)
         incident = Incident.create(**values, created_at=now, updated_at=now, created_by=actor)
         _link(incident, services)
-        view = incident_view(incident.__data__, sorted(data.services), tiers, rules=rules, now=now)
+        keys, stored = sorted(data.services), model_to_dict(incident)
         audit.record(
             "create",
             "incident",
             incident.id,
             before=None,
-            after=_stored(view),
+            after=_audited(stored, keys),
             actor=actor,
             now=now,
         )
-    return view
+    return incident_view(stored, keys, tiers, rules=rules, now=now, suggestion=suggestion)
 
 
 def update_incident(
@@ -201,43 +205,42 @@ def update_incident(
     """Apply the fields sent; every rule is re-checked against the merged record."""
     changes = patch.changes()
     new_keys = changes.pop("services", None)
-    if "responsibility" in changes:
-        changes["responsibility"] = [e.model_dump() for e in patch.responsibility]
     # Read, merge and write under the incident's lock: two concurrent PATCHes (two replicas)
     # would otherwise each save what the other overwrote, and audit a `before` that was gone.
     with exclusive(database, f"tracker.incident.{incident_id}"):
         incident = _load(incident_id)
+        stored = model_to_dict(incident)
         if changes.get("grade", incident.grade) != incident.grade:
             # The reason explained the old grade: a new grade keeps only a reason sent with it
             # (and one below the suggestion is refused without one).
             changes.setdefault("grade_reason", "")
-        tiers = _service_tiers()
-        keys = incident.service_keys()
-        before = _stored(incident_view(incident.__data__, keys, tiers, rules=rules, now=now))
-        merged = _normalise({**incident.__data__, **changes})
+        old_keys = incident.service_keys()
         services = _resolve_services(new_keys) if new_keys is not None else None
-        keys = sorted(new_keys) if new_keys is not None else keys
+        keys = sorted(new_keys) if new_keys is not None else old_keys
+        tiers = {s.key: s.tier for s in services} if services is not None else _tiers(keys)
+        merged = _normalise({**stored, **changes})
         # The grade is checked against the suggestion when the grade or its reason changes, not
         # at every edit: a stored grade was checked when it was set (and a service's tier
         # changed since must not make an unrelated edit fail).
         grading = any(
-            name in changes and changes[name] != getattr(incident, name)
-            for name in ("grade", "grade_reason")
+            name in changes and changes[name] != stored[name] for name in ("grade", "grade_reason")
         )
-        _check(merged, keys, tiers, rules=rules, now=now, grading=grading)
-        for name, value in merged.items():
-            if name != "id":
-                setattr(incident, name, value)
-        if services is not None:
-            _link(incident, services)
-        view = incident_view(incident.__data__, keys, tiers, rules=rules, now=now)
+        suggestion = _checked(merged, keys, tiers, rules=rules, now=now, grading=grading)
         if audit.record_update(
-            "incident", incident.id, before=before, after=_stored(view), actor=actor, now=now
+            "incident",
+            incident.id,
+            before=_audited(stored, old_keys),
+            after=_audited(merged, keys),
+            actor=actor,
+            now=now,
         ):
-            incident.updated_at = now
-            incident.save()
-            view = incident_view(incident.__data__, keys, tiers, rules=rules, now=now)
-    return view
+            merged["updated_at"] = now
+            Incident.update(**{k: v for k, v in merged.items() if k != "id"}).where(
+                Incident.id == incident.id
+            ).execute()
+            if services is not None:
+                _link(incident, services)
+    return incident_view(merged, keys, tiers, rules=rules, now=now, suggestion=suggestion)
 
 
 def unresolved_incidents(
@@ -247,16 +250,15 @@ def unresolved_incidents(
     rows = Incident.newest_first(Incident.unresolved())
     page = list(rows.limit(limit).dicts())
     keys = service_keys_by_incident([r["id"] for r in page])
-    tiers = _service_tiers()
+    tiers = _tiers({k for ks in keys.values() for k in ks})
     views = [incident_view(r, keys.get(r["id"], []), tiers, rules=rules, now=now) for r in page]
     return views, Incident.unresolved().count()
 
 
 def suggestion_of(incident: IncidentOut, *, rules: GradingRules, now: datetime) -> Suggestion:
     """The suggestion for a record as read (the UI says its reason in words)."""
-    return _suggestion(
-        incident.model_dump(), incident.services, _service_tiers(), rules=rules, now=now
-    )
+    tiers = _tiers(incident.services)
+    return _suggestion(incident.model_dump(), incident.services, tiers, rules=rules, now=now)
 
 
 def list_incidents(
@@ -289,7 +291,7 @@ def list_incidents(
                 seconds=SEARCH_SECONDS,
             ) from None
     keys = service_keys_by_incident([r["id"] for r in page.items])
-    tiers = _service_tiers()
+    tiers = _tiers({k for ks in keys.values() for k in ks})
     return page.map(lambda r: incident_view(r, keys.get(r["id"], []), tiers, rules=rules, now=now))
 
 

@@ -12,9 +12,15 @@ from tracker.core.vocabulary import ALL
 from tracker.db import database
 from tracker.errors import FieldError, Invalid, NotFound
 from tracker.models import MaintenanceWindow, Service
-from tracker.schemas import MaintenanceCreate, MaintenanceOut, MaintenancePatch, MaintenanceQuery
+from tracker.schemas import (
+    MaintenanceCreate,
+    MaintenanceOut,
+    MaintenancePatch,
+    MaintenanceQuery,
+    Page,
+)
 from tracker.services import audit
-from tracker.services.paging import Page, paginate
+from tracker.services.paging import paginate
 
 PLANNED_AHEAD = timedelta(days=2 * 366)  # maintenance may be announced up to two years ahead
 UTC_FIELDS = ("starts_at", "ends_at", "announced_at")

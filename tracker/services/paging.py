@@ -5,26 +5,12 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import peewee
 
 from tracker.errors import Invalid
-from tracker.schemas import PageQuery
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    limit: int
-    next_cursor: str | None
-    page: int | None
-
-    def map(self, fn: Callable[[T], Any]) -> Page[Any]:
-        return Page([fn(item) for item in self.items], self.limit, self.next_cursor, self.page)
+from tracker.schemas import Page, PageQuery
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -80,4 +66,4 @@ def paginate(
     more = len(rows) > paging.limit
     rows = rows[: paging.limit]
     next_cursor = encode_cursor(key(rows[-1])) if more else None
-    return Page(rows, paging.limit, next_cursor, paging.page)
+    return Page.of(rows, paging.limit, next_cursor, paging.page)

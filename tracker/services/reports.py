@@ -10,15 +10,9 @@ from tracker.core.display import count
 from tracker.core.incidents import attributed_weight
 from tracker.core.render import render
 from tracker.core.texts import LANGS
-from tracker.core.weekly import (
-    Event,
-    Review,
-    WeeklyReport,
-    from_snapshot,
-    parse_week,
-    restatements,
-    snapshot,
-)
+from tracker.core.weekly.frozen import frozen, thawed
+from tracker.core.weekly.model import Event, Review, WeeklyReport, parse_week
+from tracker.core.weekly.restate import restatements
 from tracker.core.windows import iso_week_bounds, year_bounds
 from tracker.db import database
 from tracker.errors import NotFound
@@ -95,12 +89,12 @@ def _events(since: datetime, until: datetime) -> tuple[Event, ...]:
 def weekly_review(week: str, *, now: datetime, settings: Settings) -> Review:
     """A frozen week shows its frozen figures and the restatements; any other week, now."""
     current = weekly_report(week, now=now, settings=settings)
-    frozen = WeeklyReview.get_or_none(WeeklyReview.week == current.week)
-    if frozen is None:
+    stored = WeeklyReview.get_or_none(WeeklyReview.week == current.week)
+    if stored is None:
         return Review(current, {}, None)
-    presented = from_snapshot(frozen.snapshot, settings.zone)
+    presented = thawed(stored.snapshot, settings.zone)
     restated = {lang: restatements(presented, current, lang) for lang in LANGS}
-    return Review(presented, restated, frozen.frozen_at)
+    return Review(presented, restated, stored.frozen_at)
 
 
 def freeze(report: WeeklyReport, *, actor: str, now: datetime) -> bool:
@@ -108,7 +102,7 @@ def freeze(report: WeeklyReport, *, actor: str, now: datetime) -> bool:
     with database.atomic():
         created = (
             WeeklyReview.insert(
-                week=report.week, frozen_at=now, frozen_by=actor, snapshot=snapshot(report)
+                week=report.week, frozen_at=now, frozen_by=actor, snapshot=frozen(report)
             )
             .on_conflict_ignore()
             .execute()

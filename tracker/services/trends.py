@@ -11,7 +11,7 @@ from tracker.charts import chart_language, trend_png
 from tracker.core.texts import Lang
 from tracker.core.trend import Trend, TrendPoint
 from tracker.core.vocabulary import ALL
-from tracker.core.weekly import YEARS, parse_week
+from tracker.core.weekly.model import YEARS, parse_week
 from tracker.core.windows import iso_week_bounds
 from tracker.errors import NotFound
 from tracker.models import Snapshot

@@ -8,7 +8,7 @@ from flask import render_template
 from tracker.clock import utcnow
 from tracker.context import grading, settings, zone
 from tracker.core.vocabulary import REPORTED_GRADES
-from tracker.core.weekly import week_name
+from tracker.core.weekly.model import week_name
 from tracker.services import catalog, incidents, rollup
 from tracker.ui import lang, needs, ui
 

@@ -7,7 +7,7 @@ from flask import Response, current_app, render_template, request
 from tracker.clock import utcnow
 from tracker.context import settings, zone
 from tracker.core.render import formats, render
-from tracker.core.weekly import Review, last_week, week_name
+from tracker.core.weekly.model import Review, last_week, week_name
 from tracker.errors import NotFound
 from tracker.services import reports
 from tracker.ui import lang, needs, ui
