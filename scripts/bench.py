@@ -240,43 +240,8 @@ def bench_payments(args: argparse.Namespace) -> list[tuple[str, str, str]]:
 def seed_incidents(app, count: int) -> None:
     """`count` resolved incidents over the last year on two services, written in bulk."""
     from tracker.clock import utcnow
-    from tracker.db import database
-    from tracker.models import Incident, IncidentService, Service
 
-    now = utcnow()
-    with app.app_context(), database.connection_context(), database.atomic():
-        services = [
-            Service.create(key=k, name=k, tier=1, objective=0.9999, created_at=now, updated_at=now)
-            for k in ("gateway", "ledger")
-        ]
-        for start in range(0, count, 1000):
-            rows = []
-            for i in range(start, min(start + 1000, count)):
-                detected = now - timedelta(minutes=(i * 525_600 // max(count, 1)) + 30)
-                rows.append(
-                    {
-                        "title": f"incident {i}",
-                        "status": "resolved",
-                        "grade": "CD"[i % 2],
-                        "impact_started_at": detected,
-                        "detected_at": detected,
-                        "mitigated_at": detected + timedelta(minutes=5),
-                        "resolved_at": detected + timedelta(minutes=20),
-                        "impact_ratio": 0.5,
-                        "responsibility": [],
-                        "created_at": now,
-                        "updated_at": now,
-                        "created_by": "bench",
-                    }
-                )
-            Incident.insert_many(rows).execute()
-        ids = [i for (i,) in Incident.select(Incident.id).tuples()]
-        for start in range(0, len(ids), 1000):
-            IncidentService.insert_many(
-                [{"incident": i, "service": services[i % 2].id} for i in ids[start : start + 1000]]
-            ).execute()
-        if _is_postgres(app.extensions["tracker.db"]):
-            database.execute_sql("ANALYZE")  # as autovacuum would after a bulk load
+    seed_services(app, services=("gateway", "ledger"), incidents=count, now=utcnow())
 
 
 def scrape_latencies(apps: dict, scrapes: int) -> dict:
@@ -511,24 +476,26 @@ def bench_rollup(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     ]
 
 
-def seed_services(app, *, services: int, incidents: int, now: datetime) -> None:
-    """`services` services and `incidents` resolved incidents over the last year, spread over
-    them (one service each, ten minutes at ratio 0.5), written in bulk."""
+def seed_services(app, *, services: int | tuple[str, ...], incidents: int, now: datetime) -> None:
+    """Services (`services` of them, or these keys) and `incidents` resolved incidents over
+    the last year, spread over them (one service each: five minutes at ratio 0.5, resolved in
+    twenty), written in bulk."""
     from tracker.db import database
     from tracker.models import Incident, IncidentService, Service
 
+    keys = services if isinstance(services, tuple) else [f"svc-{k:03d}" for k in range(services)]
     with app.app_context(), database.connection_context(), database.atomic():
         Service.insert_many(
             [
                 {
-                    "key": f"svc-{k:03d}",
-                    "name": f"service {k}",
+                    "key": key,
+                    "name": key,
                     "tier": 1 + k % 3,
                     "objective": 0.9995,
                     "created_at": now,
                     "updated_at": now,
                 }
-                for k in range(services)
+                for k, key in enumerate(keys)
             ]
         ).execute()
         ids = [i for (i,) in Service.select(Service.id).order_by(Service.id).tuples()]
@@ -542,7 +509,7 @@ def seed_services(app, *, services: int, incidents: int, now: datetime) -> None:
                     "grade": "CD"[i % 2],
                     "impact_started_at": detected,
                     "detected_at": detected,
-                    "mitigated_at": detected + timedelta(minutes=10),
+                    "mitigated_at": detected + timedelta(minutes=5),
                     "resolved_at": detected + timedelta(minutes=20),
                     "impact_ratio": 0.5,
                     "responsibility": [],
@@ -558,7 +525,7 @@ def seed_services(app, *, services: int, incidents: int, now: datetime) -> None:
         for start in range(0, len(links), 1000):
             IncidentService.insert_many(links[start : start + 1000]).execute()
         if _is_postgres(app.extensions["tracker.db"]):
-            database.execute_sql("ANALYZE")
+            database.execute_sql("ANALYZE")  # as autovacuum would after a bulk load
 
 
 def rollup_by_services(args: argparse.Namespace) -> list[tuple[str, str, str]]:

@@ -162,3 +162,42 @@ def test_the_rollup_reads_its_facts_in_queries_that_do_not_grow_with_services(
             two = _queries_of_a_rollup(app, monkeypatch)
     twelve = _queries_of_a_rollup(app, monkeypatch)
     assert two == twelve
+
+
+def test_rollups_of_one_process_compute_one_at_a_time(app, db, gateway, monkeypatch):
+    """Threads asking for a rollup together each get a stored snapshot, computed one after
+    the other: side by side they would finish no sooner (the GIL) and hold every fact of
+    the year once each."""
+    import threading
+
+    from tracker.services import rollup
+
+    settings = app.extensions["tracker.settings"]
+    computing, most, lock = [0], [0], threading.Lock()
+    real = rollup.compute
+
+    def watched(**kwargs):
+        with lock:
+            computing[0] += 1
+            most[0] = max(most[0], computing[0])
+        try:
+            return real(**kwargs)
+        finally:
+            with lock:
+                computing[0] -= 1
+
+    monkeypatch.setattr(rollup, "compute", watched)
+    taken: list[int] = []
+
+    def take() -> None:
+        with app.app_context(), database.connection_context():
+            taken.append(take_snapshot(now=datetime.now(UTC), settings=settings).id)
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == [1]
+    assert sorted(taken) == sorted(s.id for s in Snapshot.select())
+    assert len(taken) == 4

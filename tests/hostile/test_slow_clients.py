@@ -4,8 +4,10 @@ straight at gunicorn, each holds a worker thread at most `server.request_read_se
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -66,14 +68,21 @@ def nginx_in_front(upstream: str, tmp: Path) -> Iterator[str]:
         [binary, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _healthy(base), 10, "nginx to answer")
         yield base
     finally:
-        process.kill()
-        process.wait(timeout=10)
+        # SIGTERM is nginx's fast shutdown: the master stops its workers before it exits (a
+        # SIGKILL would leave them running). Whatever is left of the group is killed.
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        finally:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 def _healthy(base: str, timeout: float = 2) -> bool:

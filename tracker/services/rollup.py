@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from bisect import bisect_left
 from dataclasses import replace
@@ -32,6 +33,10 @@ from tracker.services.slo import graded_since, load_facts
 from tracker.settings import Settings
 
 NOW = "now"  # the last second: the impact active at the snapshot's moment
+# One rollup at a time in a process: they are CPU-bound, so under the GIL threads computing
+# side by side finish no sooner than one after the other, and each holds every fact of the
+# year in memory (about 1 KiB an incident) until it is done.
+_COMPUTING = threading.Lock()
 
 
 def compute(*, now: datetime, settings: Settings) -> Snapshot:
@@ -140,10 +145,12 @@ def _added(parts: list[list[RateFigure]]) -> list[RateFigure]:
 
 
 def take_snapshot(*, now: datetime, settings: Settings) -> Snapshot:
-    """Compute and store a snapshot; returns it with its id and cost."""
-    started = time.perf_counter()
-    snapshot = compute(now=now, settings=settings)
-    took = time.perf_counter() - started
+    """Compute and store a snapshot; returns it with its id and cost (the computing, not the
+    wait for another rollup of this process to finish)."""
+    with _COMPUTING:
+        started = time.perf_counter()
+        snapshot = compute(now=now, settings=settings)
+        took = time.perf_counter() - started
     with database.atomic():
         stored = StoredSnapshot.create(taken_at=now, duration_seconds=took, data=snapshot.to_json())
     return replace(snapshot, id=stored.id, duration_seconds=took)

@@ -219,10 +219,11 @@ def load_facts(*, since: datetime, until: datetime, settings: Settings) -> Facts
         )
     )
     keys = service_keys_of(impairing)
+    sets: dict[tuple[str, ...], frozenset[str]] = {}  # incidents share a few sets of services
     impairments = tuple(
         (
             Impairment(utc_of(started), utc_of(mitigated or resolved), ratio),
-            frozenset(keys.get(incident_id, ())),
+            sets.setdefault(named := tuple(keys.get(incident_id, ())), frozenset(named)),
         )
         for incident_id, started, mitigated, resolved, ratio in rows
     )
