@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,20 +144,19 @@ def write_counts_csv(path: Path, minutes: int) -> int:
 
 
 def import_file(app, path: Path) -> None:
-    """`path` through tracker's CSV import, as `tracker payments import` runs it."""
+    """`path` through tracker's import, as `tracker payments import` runs it."""
     from tracker.clock import utcnow
     from tracker.db import database
-    from tracker.services.payment_import import import_csv
-    from tracker.services.payments import Bounds
+    from tracker.services import payments
 
     settings = app.extensions["tracker.settings"]
     with app.app_context(), database.connection_context(), path.open("rb") as fh:
-        import_csv(
+        payments.import_file(
             fh,
             name=path.name,
             zone=settings.zone,
             outcomes=settings.outcomes.outcome_map(),
-            bounds=Bounds.at(utcnow(), max_channels=settings.payments.max_channels),
+            bounds=payments.Bounds.at(utcnow(), max_channels=settings.payments.max_channels),
             actor="bench",
             now=utcnow(),
         )
@@ -235,6 +234,180 @@ def bench_payments(args: argparse.Namespace) -> list[tuple[str, str, str]]:
             )
         )
     return results
+
+
+# ---- transactions: tracker's import vs DuckDB's GROUP BY over the same file -----------------
+
+TX_CHANNELS = ("unionpay", "nucc", "icbc")
+TX_STATUSES = (
+    ("success", "", 930),
+    ("failed", "INSUFFICIENT_FUNDS", 25),
+    ("failed", "CHANNEL_TIMEOUT", 15),
+    ("failed", "NEW_CODE_42", 5),
+    ("declined", "RISK_REJECTED", 10),
+    ("pending", "", 15),
+)
+TX_DAY = datetime(2024, 7, 23, tzinfo=UTC) - timedelta(hours=8)  # local midnight, +08:00
+
+
+def write_transactions_csv(path: Path, rows: int, *, seed: int = 7) -> int:
+    """`rows` transactions over one local day on three channels: first attempts, retries,
+    final and not, every status of config/outcomes.toml's kinds and an unmapped code."""
+    import random
+
+    rng = random.Random(seed)
+    weights = [w for *_, w in TX_STATUSES]
+    zone = timezone(timedelta(hours=8))
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(
+            ("order_id", "attempt", "created_at", "direction", "channel", "status",
+             "reason_code", "amount", "is_final")
+        )  # fmt: skip
+        for k in range(rows):
+            at = (TX_DAY + timedelta(seconds=k * 86_400 // rows)).astimezone(zone)
+            status, code, _ = rng.choices(TX_STATUSES, weights)[0]
+            attempt = 1 if rng.random() < 0.9 else 2
+            writer.writerow(
+                (
+                    f"o{k}", attempt, at.isoformat(), "pay_in" if k % 3 else "pay_out",
+                    TX_CHANNELS[k % 3], status, code, f"{rng.randint(1, 500_000) / 100:.2f}",
+                    "false" if status == "failed" and rng.random() < 0.5 else "true",
+                )
+            )  # fmt: skip
+    return rows
+
+
+DUCKDB_GROUPING = """
+SELECT epoch(date_trunc('minute', created_at))::BIGINT AS minute, direction, channel,
+       lower(status) AS status, upper(reason_code) AS reason_code,
+       attempt = 1 AS first, is_final, count(*) AS n, sum(round(amount * 100))::BIGINT AS fen
+FROM read_csv(?, header = true, columns = {
+    'order_id': 'VARCHAR', 'attempt': 'INTEGER', 'created_at': 'TIMESTAMPTZ',
+    'direction': 'VARCHAR', 'channel': 'VARCHAR', 'status': 'VARCHAR',
+    'reason_code': 'VARCHAR', 'amount': 'DECIMAL(18,2)', 'is_final': 'BOOLEAN'})
+GROUP BY ALL
+"""
+
+
+def duckdb_grouping(path: Path) -> list[tuple]:
+    """DuckDB reads the file and groups it by minute, direction, channel, status and reason
+    (and the two scope flags)."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        return con.execute(DUCKDB_GROUPING, [str(path)]).fetchall()
+
+
+def classified(groups: list[tuple], outcomes) -> dict[tuple, tuple[int, int]]:
+    """DuckDB's groups classified as tracker classifies transactions: (minute, direction,
+    channel, scope, outcome) → (count, fen)."""
+    sums: dict[tuple, list[int]] = {}
+    for minute, direction, channel, status, code, first, final, n, fen in groups:
+        outcome = outcomes.classify(status, code or "")
+        for scope, keep in (("first_attempt", first), ("final", final)):
+            if keep:
+                total = sums.setdefault((minute, direction, channel, scope, outcome), [0, 0])
+                total[0] += n
+                total[1] += fen
+    return {key: (n, fen) for key, (n, fen) in sums.items()}
+
+
+def stored_outcomes(app) -> dict[tuple, tuple[int, int]]:
+    """What tracker stored, in the shape of `classified`."""
+    from tracker.core.vocabulary import OUTCOMES
+    from tracker.db import database
+    from tracker.models import COUNT_COLUMNS, FEN_COLUMNS, PaymentMinute, utc_of
+
+    columns = ("minute", "direction", "channel", "scope", *COUNT_COLUMNS, *FEN_COLUMNS)
+    stored = {}
+    with app.app_context(), database.connection_context():
+        query = PaymentMinute.select(*(getattr(PaymentMinute, c) for c in columns)).tuples()
+        for minute, direction, channel, scope, *values in query:
+            epoch = int(utc_of(minute).timestamp())
+            for at, outcome in enumerate(OUTCOMES):
+                if values[at] is not None:
+                    key = (epoch, direction, channel, scope, outcome)
+                    stored[key] = (values[at], values[len(OUTCOMES) + at])
+    return stored
+
+
+def bench_transactions(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """A day of transactions (`--transactions` rows) through `tracker payments import` and
+    through DuckDB, interleaved, best of `--repeat`; equal sums asserted; peak memory of the
+    import at that size and ten times it."""
+    import logging
+
+    logging.disable(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        path = work / "transactions.csv"
+        rows = write_transactions_csv(path, args.transactions)
+        ours_runs, theirs_runs = [], []
+        for i in range(args.repeat):
+            app = fresh_app(args.database_url, work / f"tx{i}")
+            ours_runs.append(csv_import(app, path))
+            started = time.perf_counter()
+            groups = duckdb_grouping(path)
+            theirs_runs.append(time.perf_counter() - started)
+        outcomes = app.extensions["tracker.settings"].outcomes.outcome_map()
+        expected, stored = classified(groups, outcomes), stored_outcomes(app)
+        assert stored == expected, "tracker's minute buckets differ from DuckDB's grouping"
+        ours, theirs = min(ours_runs), min(theirs_runs)
+        results = [
+            (
+                f"transactions CSV import, {rows:,} rows of one day on 3 channels "
+                f"({len(stored):,} minute sums, equal to DuckDB's): tracker vs DuckDB "
+                "read_csv + GROUP BY",
+                f"{ours:,.2f} s ({rows / ours:,.0f} rows/s) vs {theirs:,.2f} s",
+                f"{ours / theirs:.1f} (target ≤ 3)",
+            )
+        ]
+        parquet = work / "transactions.parquet"
+        write_parquet(path, parquet)
+        parquet_runs = [csv_import(fresh_app(args.database_url, work / f"pq{i}"), parquet)
+                        for i in range(args.repeat)]  # fmt: skip
+        results.append(
+            (
+                f"transactions Parquet import, the same {rows:,} rows",
+                f"{min(parquet_runs):,.2f} s ({rows / min(parquet_runs):,.0f} rows/s)",
+                f"{min(parquet_runs) / theirs:.1f} (÷ DuckDB on the CSV)",
+            )
+        )
+        small_rss = peak_rss_of_import(path, args.database_url)
+        large = work / "transactions10.csv"
+        write_transactions_csv(large, rows * 10)
+        large_rss = peak_rss_of_import(large, args.database_url)
+        results.append(
+            (
+                f"transactions import peak memory, {rows:,} → {rows * 10:,} rows",
+                f"{small_rss / 1024:,.0f} MiB → {large_rss / 1024:,.0f} MiB",
+                f"{large_rss / small_rss:.2f} (flat ≈ 1)",
+            )
+        )
+    return results
+
+
+def write_parquet(csv_path: Path, parquet_path: Path) -> None:
+    """The CSV as a data platform would export it: typed columns (a timestamp with its zone,
+    integers, a decimal, a boolean)."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    table = pa_csv.read_csv(
+        csv_path,
+        convert_options=pa_csv.ConvertOptions(
+            column_types={
+                "order_id": pa.string(), "attempt": pa.int16(),
+                "created_at": pa.timestamp("us", tz="UTC"), "reason_code": pa.string(),
+                "amount": pa.decimal128(18, 2), "is_final": pa.bool_(),
+            },
+            strings_can_be_null=False,
+        ),
+    )  # fmt: skip
+    pq.write_table(table, parquet_path, row_group_size=131_072)
 
 
 def seed_incidents(app, count: int) -> None:
@@ -831,6 +1004,7 @@ def bench_soak(args: argparse.Namespace) -> list[tuple[str, str, str]]:
 
 SECTIONS = {
     "payments": bench_payments,
+    "transactions": bench_transactions,
     "rollup": bench_rollup,
     "weekly": bench_weekly,
     "metrics": bench_metrics,
@@ -851,6 +1025,12 @@ def main() -> None:
         help="minutes of data (64 rows a minute); default one day",
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best counts")
+    parser.add_argument(
+        "--transactions",
+        type=int,
+        default=1_000_000,
+        help="rows of the transactions file (its peak memory is also measured at 10×)",
+    )
     parser.add_argument(
         "--incidents",
         type=int,

@@ -8,7 +8,8 @@ from tests.factories import stored_counts
 from tracker.cli import main
 from tracker.db import database
 from tracker.models import PaymentDay, PaymentMinute
-from tracker.services import payment_columns, payment_import
+from tracker.services.payments import columns as payment_columns
+from tracker.services.payments import imports as payment_import
 
 COUNTS = """minute,direction,channel,scope,outcome,count,amount
 2024-07-23T10:04:00+08:00,pay_in,unionpay,final,success,999,99900.00
@@ -260,3 +261,190 @@ def test_a_week_pushed_by_api_and_imported_by_csv_gives_exact_rates(api, runner,
             for item in got.get_json()["items"]:
                 expected = _expected(parsed, item["rate"], channel, *window)
                 assert (item["numerator"], item["denominator"]) == expected
+
+
+# ---- Parquet, and the column way of transactions ---------------------------------------------
+
+
+def _parquet_of(text: str, path, types: dict | None = None):
+    """The CSV text as a Parquet file with typed columns, as a data platform exports it."""
+    import io
+
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    table = pa_csv.read_csv(
+        io.BytesIO(text.encode()),
+        convert_options=pa_csv.ConvertOptions(column_types=types or {}, strings_can_be_null=True),
+    )
+    pq.write_table(table, path)
+    return path
+
+
+def _typed_transactions():
+    import pyarrow as pa
+
+    return {
+        "order_id": pa.string(),
+        "attempt": pa.int32(),
+        "created_at": pa.timestamp("ms", tz="Asia/Shanghai"),
+        "reason_code": pa.string(),
+        "amount": pa.decimal128(12, 2),
+        "is_final": pa.bool_(),
+    }
+
+
+def test_a_parquet_file_of_transactions_imports_as_its_csv_does(runner, api, tmp_path):
+    assert _import(runner, tmp_path, TRANSACTIONS).exit_code == 0
+    from_csv = _rates(api)
+    path = _parquet_of(TRANSACTIONS, tmp_path / "tx.parquet", _typed_transactions())
+    result = runner.invoke(main, ["payments", "import", str(path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "5 transactions rows" in result.output
+    assert "unmapped reason code NEW_CODE_42: 1 rows" in result.output
+    assert _rates(api) == from_csv
+
+
+def test_a_parquet_file_of_counts_imports(runner, api, tmp_path):
+    import pyarrow as pa
+
+    types = {"minute": pa.timestamp("s", tz="UTC"), "amount": pa.decimal128(12, 2)}
+    path = _parquet_of(COUNTS, tmp_path / "counts.parquet", types)
+    assert runner.invoke(main, ["payments", "import", str(path), "--quiet"]).exit_code == 0
+    assert _rates(api)["pay_in_effective"] == (999, 1000)
+    assert _rates(api)["pay_out_effective"] == (50, 50)
+
+
+@pytest.mark.parametrize(
+    ("text", "types", "row", "field"),
+    [
+        (TRANSACTIONS.replace("o3,1,", "o3,0,"), None, 4, "attempt"),
+        (
+            TRANSACTIONS.replace(
+                "+08:00,pay_in,unionpay,failed,insufficient", ",pay_in,unionpay,failed,insufficient"
+            ),
+            None,
+            4,
+            "created_at",
+        ),
+        (
+            TRANSACTIONS.replace(",lost,", ",x,").replace("NEW_CODE_42,10.00", "NEW_CODE_42,1.005"),
+            None,
+            5,
+            "amount",
+        ),
+        (COUNTS.replace("system,1,", "system,-1,"), None, 2, "count"),
+    ],
+    ids=["attempt zero", "a time without its zone", "three decimals", "negative count"],
+)
+def test_a_bad_parquet_row_stops_the_import_naming_row_and_field(
+    app, runner, tmp_path, text, types, row, field
+):
+    before = stored_counts(app)
+    path = _parquet_of(text, tmp_path / "bad.parquet", types)
+    result = runner.invoke(main, ["payments", "import", str(path), "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert f"row {row}, field {field}" in result.output
+    assert stored_counts(app) == before
+
+
+def test_a_parquet_file_without_a_zone_on_its_times_is_refused(app, runner, tmp_path):
+    import pyarrow as pa
+
+    types = {**_typed_transactions(), "created_at": pa.timestamp("ms")}
+    path = _parquet_of(TRANSACTIONS.replace("+08:00", ""), tmp_path / "naive.parquet", types)
+    result = runner.invoke(main, ["payments", "import", str(path), "--quiet"])
+    assert result.exit_code == 2
+    assert "row 1, field created_at" in result.output
+
+
+def test_a_file_that_only_starts_like_parquet_is_refused_whole(app, runner, tmp_path):
+    path = tmp_path / "fake.parquet"
+    path.write_bytes(b"PAR1" + b"\x00" * 64)
+    result = runner.invoke(main, ["payments", "import", str(path), "--quiet"])
+    assert result.exit_code == 2
+    assert "field file: not a readable Parquet file" in result.output
+
+
+_TX_ROWS = st.lists(
+    st.tuples(
+        st.sampled_from(["o1", "o-2", "x_3"]),
+        st.sampled_from(["1", "2", "1000"]),
+        st.sampled_from(
+            [
+                "2024-07-23T10:04:05+08:00",
+                "2024-07-23T10:04:59.999999+08:00",
+                "2024-07-23T02:05:00Z",
+                "2024-07-22T23:59:59-01:00",
+            ]
+        ),
+        st.sampled_from(["pay_in", "pay_out"]),
+        st.sampled_from(["unionpay", "nucc"]),
+        st.sampled_from(["success", "PAID", "failed", "declined", "pending"]),
+        st.sampled_from(["", "INSUFFICIENT_FUNDS", "channel_timeout", "NEW_CODE"]),
+        st.decimals(0, 10**6, places=2).map(str),
+        st.sampled_from(["true", "false"]),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+class _Unseekable:
+    """A stream that cannot be read twice: the import takes the row way at once."""
+
+    def __init__(self, data: bytes) -> None:
+        import io
+
+        self.inner = io.BytesIO(data)
+
+    def __iter__(self):
+        return iter(self.inner)
+
+    def seekable(self) -> bool:
+        return False
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=_TX_ROWS)
+def test_transactions_the_column_way_store_what_the_row_way_stores(app, rows):
+    """The oracle is the row way (pydantic and OutcomeMap.classify row by row): Arrow's
+    checks, classification and sums by minute must store exactly the same buckets, days and
+    unmapped codes."""
+    import io
+
+    from tracker.clock import utcnow
+    from tracker.services.payments import Bounds, import_file
+
+    header = "order_id,attempt,created_at,direction,channel,status,reason_code,amount,is_final"
+    data = ("\n".join([header, *(",".join(r) for r in rows)]) + "\n").encode()
+    config = app.extensions["tracker.settings"]
+    stored = []
+    for stream in (io.BytesIO(data), _Unseekable(data)):
+        with app.app_context(), database.connection_context():
+            PaymentMinute.delete().execute()
+            PaymentDay.delete().execute()
+            summary = import_file(
+                stream,
+                name="tx.csv",
+                zone=config.zone,
+                outcomes=config.outcomes.outcome_map(),
+                bounds=Bounds.at(utcnow(), max_channels=config.payments.max_channels),
+                actor="test",
+                now=utcnow(),
+            )
+            tables = [
+                sorted(m.select(*(f for f in m._meta.sorted_fields if f.name != "id")).tuples())
+                for m in (PaymentMinute, PaymentDay)
+            ]
+            stored.append((summary.rows, summary.buckets, summary.unmapped_codes, tables))
+    column_way, row_way = stored
+    assert column_way == row_way
+    # and the first import did go the column way: every value here is canonical
+    from tracker.services.payments.columns import Classifier, csv_batches, fold_transactions
+
+    for batch, _ in csv_batches(io.BytesIO(data), header.split(",")):
+        columns = {name: batch.column(name) for name in batch.schema.names}
+        fold_transactions(columns, Classifier(config.outcomes.outcome_map()))

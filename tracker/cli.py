@@ -604,17 +604,18 @@ def payments() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--quiet", is_flag=True, help="No progress bar")
 def payments_import(path: str, quiet: bool) -> None:
-    """Import a CSV of per-minute counts or of transactions (the header says which).
+    """Import a CSV or Parquet file of per-minute counts or of transactions (the columns
+    say which).
 
     Counts: minute,direction,channel,scope,outcome,count[,amount]. Transactions:
     order_id,attempt,created_at,direction,channel,status,reason_code,amount,is_final, classified
-    by config/outcomes.toml. A bad line stops the import and stores nothing; importing a file
-    again replaces its minutes instead of adding them twice.
+    by config/outcomes.toml. A bad line (a Parquet row) stops the import and stores nothing;
+    importing a file again replaces its minutes instead of adding them twice. Parquet is read
+    from a file, not from standard input.
     """
     from tqdm import tqdm
 
-    from tracker.services.payment_import import import_csv
-    from tracker.services.payments import Bounds
+    from tracker.services.payments import Bounds, import_file
 
     stream = click.open_file(path, "rb")
     size = None if path == "-" else Path(path).stat().st_size
@@ -630,7 +631,7 @@ def payments_import(path: str, quiet: bool) -> None:
     with _app(), stream, bar:
         settings = current_settings()
         now = utcnow()
-        summary = import_csv(
+        summary = import_file(
             stream,
             name=path,
             zone=settings.zone,

@@ -561,36 +561,39 @@ class PaymentDay(BaseModel):
 
 
 class PaymentStage(BaseModel):
-    """A temporary table where a transactions import adds up its buckets (never migrated)."""
+    """A temporary table where a transactions import of many days adds up its sums by
+    minute, series and outcome (never migrated; the columns of payments.columns.TOTALS)."""
 
-    minute = UTCDateTimeField()
+    minute = peewee.BigIntegerField()  # seconds since the epoch, UTC
     direction = peewee.CharField(max_length=8)
     channel = peewee.CharField(max_length=64)
     scope = peewee.CharField(max_length=16)
-    outcome = peewee.CharField(max_length=16)
+    outcome = peewee.SmallIntegerField()  # position in OUTCOMES
     count = peewee.BigIntegerField()
-    amount = MoneyField()
+    fen = peewee.BigIntegerField()
 
     class Meta:
         indexes = ((("minute", "direction", "channel", "scope", "outcome"), True),)
 
-    def as_record(self) -> tuple:
-        """(minute, direction, channel, scope, outcome, count, amount as a decimal string):
-        a payment-count record as the payment service folds them."""
-        amount = None if self.amount is None else str(self.amount)
-        return (
-            self.minute,
-            self.direction,
-            self.channel,
-            self.scope,
-            self.outcome,
-            self.count,
-            amount,
+    @classmethod
+    def add_many(cls, rows: Sequence[tuple]) -> None:
+        """Add (minute, direction, channel, scope, outcome, count, fen) to the sums."""
+        if not rows:
+            return
+        table = cls._meta.table_name
+        _run_many(
+            cls,
+            f"INSERT INTO {table} (minute, direction, channel, scope, outcome, count, fen) "
+            f"VALUES (?) ON CONFLICT (minute, direction, channel, scope, outcome) DO UPDATE SET "
+            f"count = {table}.count + excluded.count, fen = {table}.fen + excluded.fen",
+            rows,
         )
 
     @classmethod
-    def page_after(cls, last_id: int, size: int) -> list[PaymentStage]:
-        return list(cls.select().where(cls.id > last_id).order_by(cls.id).limit(size))
+    def page_after(cls, last_id: int, size: int) -> list[tuple]:
+        """(id, minute, direction, channel, scope, outcome, count, fen) of the next rows."""
+        query = cls.select().where(cls.id > last_id).order_by(cls.id).limit(size).tuples()
+        return list(query)
 
 
 class Snapshot(BaseModel):

@@ -1,7 +1,7 @@
 """The fast ways in for payment counts agree with pydantic, whatever the rows.
 
-`payment_rows.fold` takes canonical values without pydantic and sends anything else to it;
-`payment_columns.fold_columns` checks whole columns with Arrow and refuses to judge anything
+`payments.rows.fold` takes canonical values without pydantic and sends anything else to it;
+`payments.columns.fold_columns` checks whole columns with Arrow and refuses to judge anything
 non-canonical. Neither may accept a row pydantic refuses, refuse one it accepts, or read a
 value differently.
 """
@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tracker.core.vocabulary import OUTCOMES
-from tracker.services.payment_columns import NotCanonical, fold_columns, fold_objects
-from tracker.services.payment_rows import FIELDS, ROW, BadRow, fold, json_records
+from tracker.services.payments.columns import NotCanonical, fold_columns, fold_objects
+from tracker.services.payments.rows import FIELDS, ROW, BadRow, fold, json_records
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -103,8 +103,8 @@ def _by_pydantic(record: tuple, blank_amount: bool = True) -> dict | None:
 
 def _bucket_view(buckets: dict) -> dict:
     return {
-        key: ([c for c in counts], [f for f in fens], written, day)
-        for key, (counts, fens, written, day) in buckets.items()
+        key: (list(bucket.counts), list(bucket.fens), bucket.written, bucket.day)
+        for key, bucket in buckets.items()
     }
 
 
@@ -216,8 +216,8 @@ def test_a_later_row_of_the_same_key_wins_in_both_folds():
         fold([first, again], zone=ZONE, blank_amount=True),
         fold_columns(_columns([first, again]), zone=ZONE, blank_amount=True),
     ):
-        ((counts, fens, _, _),) = folded.buckets.values()
-        assert (counts[0], fens[0]) == (7, None)
+        (bucket,) = folded.buckets.values()
+        assert (bucket.counts[0], bucket.fens[0]) == (7, None)
 
 
 def test_json_rows_with_missing_or_unknown_members_get_pydantics_errors():
@@ -239,8 +239,8 @@ def test_json_rows_with_missing_or_unknown_members_get_pydantics_errors():
 
 def test_an_empty_amount_is_not_given_in_a_csv_cell_but_invalid_in_json():
     record = ("2024-07-22T10:04:00+08:00", "pay_in", "icbc", "final", "success", 1, "")
-    ((counts, fens, _, _),) = fold([record], zone=ZONE, blank_amount=True).buckets.values()
-    assert (counts[0], fens[0]) == (1, None)
+    (bucket,) = fold([record], zone=ZONE, blank_amount=True).buckets.values()
+    assert (bucket.counts[0], bucket.fens[0]) == (1, None)
     with pytest.raises(BadRow) as refused:
         fold(json_records(_objects([record])), zone=ZONE)
     assert refused.value.errors[0].field == "amount"
@@ -250,7 +250,7 @@ def test_a_minute_is_cut_into_the_local_day_of_the_zone():
     late = ("2024-07-22T23:59:00+08:00", "pay_in", "icbc", "final", "success", "1", "")
     utc_late = ("2024-07-22T16:00:00Z", "pay_in", "icbc", "final", "success", "1", "")
     days = {
-        bucket[3]
+        bucket.day
         for folded in (
             fold([late, utc_late], zone=ZONE, blank_amount=True),
             fold_columns(_columns([late, utc_late]), zone=ZONE, blank_amount=True),

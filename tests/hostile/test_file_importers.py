@@ -1,24 +1,28 @@
-"""hypothesis on both CSV importers (counts and transactions): any garbled file is imported or
-refused with a line number and a field, a refused file changes no table, and a valid file
-imported twice leaves the same totals as imported once."""
+"""hypothesis on both importers (counts and transactions, CSV and Parquet): any garbled file is
+imported or refused with a line (a Parquet row) and a field, a refused file changes no table,
+and a valid file imported twice leaves the same totals as imported once."""
 
 from __future__ import annotations
 
 import io
+from datetime import datetime
+from decimal import Decimal
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tracker.clock import utcnow
 from tracker.db import database
 from tracker.models import MODELS, AuditRecord
-from tracker.services.payment_import import (
+from tracker.services.payments import Bounds
+from tracker.services.payments.imports import (
     COUNTS_COLUMNS,
     TRANSACTION_COLUMNS,
     ImportFailed,
-    import_csv,
+    import_file,
 )
-from tracker.services.payments import Bounds
 
 BOUNDED = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -70,7 +74,7 @@ def _file(header, lines):
 def _import(app, data: bytes):
     settings_ = app.extensions["tracker.settings"]
     with app.app_context(), database.connection_context():
-        return import_csv(
+        return import_file(
             io.BytesIO(data),
             name="fuzz.csv",
             zone=settings_.zone,
@@ -141,3 +145,102 @@ def test_a_valid_file_imported_twice_leaves_the_totals_of_once(app, shape, data)
     once = _tables(app, audit=False)
     _import(app, _file(SHAPES[shape][0], lines))
     assert _tables(app, audit=False) == once
+
+
+# ---- Parquet ---------------------------------------------------------------------------------
+
+TYPES = {
+    "text": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "naive time": pa.timestamp("us"),
+    "zoned time": pa.timestamp("us", tz="Asia/Shanghai"),
+    "decimal": pa.decimal128(20, 3),
+}
+
+
+def _parquet(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def _typed(kind: str, values: list[str]) -> pa.Array:
+    """Cells as a column of another type: what they read as, or null."""
+
+    def read(value: str):
+        try:
+            if kind == "int":
+                return int(value) if abs(int(value)) < 2**63 else None
+            if kind == "float":
+                return float(value)
+            if kind == "bool":
+                return value == "true"
+            if kind in ("naive time", "zoned time"):
+                return datetime.fromisoformat(value).replace(tzinfo=None)
+            if kind == "decimal":
+                number = Decimal(value)
+                return number.quantize(Decimal("0.001")) if abs(number) < 10**16 else None
+        except (ValueError, ArithmeticError):
+            return None
+        return value
+
+    return pa.array([read(v) for v in values], type=TYPES[kind])
+
+
+def _parquet_tables(shape):
+    """Tables of valid and junk cells, each column of some type (text, numbers, times with
+    and without a zone, decimals), some columns left out or renamed."""
+    header, cells = SHAPES[shape]
+    cell = st.one_of(*(cells[c] for c in header), JUNK)
+    return st.tuples(
+        st.lists(st.tuples(*(st.one_of(cells[c], JUNK) for c in header)), min_size=1, max_size=5),
+        st.lists(st.sampled_from(sorted(TYPES)), min_size=len(header), max_size=len(header)),
+        st.sampled_from(["all columns", "one missing", "one renamed"]),
+        cell,
+    )
+
+
+def _assert_parquet_imported_or_refused_cleanly(app, data: bytes, rows: int):
+    before = _tables(app)
+    try:
+        _import(app, data)
+    except ImportFailed as failed:
+        event(f"refused: {failed.errors[0].field.split(': ')[-1]}")
+        assert 0 <= failed.line <= rows and failed.errors[0].field
+        assert failed.line == 0 or f"row {failed.line}" in failed.detail
+        assert _tables(app) == before
+    else:
+        event("imported")
+
+
+@BOUNDED
+@given(shape=st.sampled_from(sorted(SHAPES)), drawn=st.data())
+def test_garbled_parquet_files_are_imported_or_refused_naming_row_and_field(app, shape, drawn):
+    header, _ = SHAPES[shape]
+    lines, kinds, columns, _ = drawn.draw(_parquet_tables(shape))
+    names = list(header)
+    arrays = [_typed(kind, [line[k] for line in lines]) for k, kind in enumerate(kinds)]
+    if columns == "one missing":
+        del names[-1], arrays[-1]
+    elif columns == "one renamed":
+        names[0] = "colour"
+    _assert_parquet_imported_or_refused_cleanly(
+        app, _parquet(pa.table(arrays, names=names)), len(lines)
+    )
+
+
+@BOUNDED
+@given(shape=st.sampled_from(sorted(SHAPES)), data=st.data())
+def test_cut_or_flipped_parquet_bytes_are_refused_whole_or_imported(app, shape, data):
+    header = SHAPES[shape][0]
+    lines = data.draw(_valid(shape))
+    whole = _parquet(
+        pa.table([[line[k] for line in lines] for k in range(len(header))], names=list(header))
+    )
+    at = data.draw(st.integers(4, len(whole) - 1))
+    damaged = data.draw(
+        st.sampled_from([whole[:at], whole[:at] + bytes([whole[at] ^ 0xFF]) + whole[at + 1 :]])
+    )
+    _assert_parquet_imported_or_refused_cleanly(app, damaged, len(lines))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any
@@ -26,15 +25,12 @@ from zoneinfo import ZoneInfo
 from pydantic import TypeAdapter, ValidationError
 
 from tracker.core.rates import day_of
-from tracker.core.vocabulary import OUTCOMES
 from tracker.errors import FieldError
 from tracker.schemas import FEN_AMOUNT_PATTERN, PaymentCountRow, validation_errors
+from tracker.services.payments.buckets import POSITION, Bucket, Buckets, Folded, fen_of
 
 FIELDS = ("minute", "direction", "channel", "scope", "outcome", "count", "amount")
 REQUIRED = FIELDS[:-1]
-POSITION = {outcome: at for at, outcome in enumerate(OUTCOMES)}
-WIDTH = len(OUTCOMES)
-BIT = [1 << at for at in range(WIDTH)]
 MAX_COUNT = 2**62
 WHOLE_MINUTE = "must be the start of a whole minute (seconds = 0)"
 # An amount pydantic takes as it is (FenAmount's pattern, no surrounding space).
@@ -46,21 +42,6 @@ _REQUIRED_OF = itemgetter(*REQUIRED)
 # (minute, direction, channel, scope, outcome, count, amount): a row's values as they came,
 # amount None when not given.
 Record = tuple[Any, Any, Any, Any, Any, Any, Any]
-
-
-# One storage row being filled: [counts, fens, outcomes written (a bit per outcome), local
-# day]; a count or fen left None was not written (the stored value stays). A list, not an
-# object: the hot loop touches it for every row.
-Bucket = list
-COUNTS, FENS, WRITTEN, DAY = range(4)
-
-
-def new_bucket(day: date | None) -> Bucket:
-    return [[None] * WIDTH, [None] * WIDTH, 0, day]
-
-
-# (naive UTC minute, direction, channel, scope) → its bucket
-Buckets = dict[tuple[datetime, str, str, str], Bucket]
 
 
 class BadRow(Exception):
@@ -77,12 +58,6 @@ class BadRow(Exception):
             FieldError(f"{prefix}[{self.index}]" + (f".{e.field}" if e.field else ""), e.message)
             for e in self.errors
         ]
-
-
-@dataclass
-class Folded:
-    buckets: Buckets
-    rows: int
 
 
 def fold(records: Iterable[Record], *, zone: ZoneInfo, blank_amount: bool = False) -> Folded:
@@ -111,9 +86,9 @@ def fold(records: Iterable[Record], *, zone: ZoneInfo, blank_amount: bool = Fals
             at, count, fen = batch.validated(record, index)
         if bucket is None:
             bucket = batch.bucket(record, index)
-        bucket[COUNTS][at] = count
-        bucket[FENS][at] = fen
-        bucket[WRITTEN] |= BIT[at]
+        bucket.counts[at] = count
+        bucket.fens[at] = fen
+        bucket.written |= 1 << at
         rows = index + 1
     return Folded(batch.buckets, rows)
 
@@ -150,7 +125,7 @@ class _Batch:
         key = (when[0], *names)
         bucket = self.buckets.get(key)
         if bucket is None:
-            bucket = self.buckets[key] = new_bucket(when[1])
+            bucket = self.buckets[key] = Bucket(when[1])
         self.slots[(record[0], *raw_series)] = bucket
         return bucket
 
@@ -174,14 +149,6 @@ def _row_errors(exc: ValidationError) -> list[FieldError]:
         FieldError(e.field.removeprefix("$").lstrip("."), e.message)
         for e in validation_errors(exc, prefix="$")
     ]
-
-
-def fen_of(amount: str | None) -> int | None:
-    """ "12.5" → 1250: an amount already checked to have at most two places, in fen."""
-    if amount is None:
-        return None
-    whole, _, cents = amount.partition(".")
-    return int(whole) * 100 + int(cents.ljust(2, "0") or 0)
 
 
 def json_records(rows: Sequence[Any]) -> Iterator[Record]:

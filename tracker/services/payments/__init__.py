@@ -1,0 +1,47 @@
+"""Payments: per-minute outcome counts in, success rates out.
+
+Read top to bottom:
+
+- `buckets`: what every way in folds rows into (a slotted `Bucket` per stored row) and the
+  one conversion of amounts to fen.
+- `rows`: rows folded one at a time, each checked cheaply and, if that fails, by pydantic,
+  which names the fault; `columns`: rows folded a column at a time with Arrow, for batches
+  whose every value is canonical (counts, and transactions added up by minute).
+- `ingest`: the API's JSON batches; `imports`: CSV and Parquet files of counts or
+  transactions, all or nothing.
+- `store`: buckets written (outcomes replaced, daily totals moved by the difference).
+- `rates`: success rates over any window from daily totals and edge minutes.
+"""
+
+from tracker.services.payments.imports import ImportFailed, ImportSummary, import_file
+from tracker.services.payments.ingest import ingest, ingest_json
+from tracker.services.payments.rates import (
+    channels_between,
+    outcome_totals,
+    rates_between,
+    rates_report,
+)
+from tracker.services.payments.store import (
+    DAILY_ZONE,
+    LOCK,
+    Bounds,
+    rebuild_daily_totals,
+    write,
+)
+
+__all__ = [
+    "DAILY_ZONE",
+    "LOCK",
+    "Bounds",
+    "ImportFailed",
+    "ImportSummary",
+    "channels_between",
+    "import_file",
+    "ingest",
+    "ingest_json",
+    "outcome_totals",
+    "rates_between",
+    "rates_report",
+    "rebuild_daily_totals",
+    "write",
+]
