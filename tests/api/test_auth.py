@@ -98,3 +98,29 @@ def test_a_revoked_token_is_refused(app, api, runner, tokens):
     token_id = next(i + 1 for i, r in enumerate(tokens) if r == "admin")
     assert runner.invoke(main, ["tokens", "revoke", str(token_id)]).exit_code == 0
     assert api.get("/services", role="admin").status_code == 401
+
+
+def test_a_token_revoked_by_another_process_is_refused_within_the_cache_seconds(app, db, tokens):
+    """Another process revokes straight in the database: this one remembers the token for
+    at most CACHE_SECONDS, never past its expiry."""
+    from datetime import UTC, datetime, timedelta
+
+    from tracker.services.tokens import CACHE_SECONDS, authenticate
+
+    now = datetime.now(UTC)
+    raw = tokens["viewer"]
+    assert authenticate(raw, now=now) is not None
+    ApiToken.update(revoked_at=now).where(ApiToken.token_hash == digest(raw)).execute()
+    assert authenticate(raw, now=now + timedelta(seconds=CACHE_SECONDS - 1)) is not None
+    assert authenticate(raw, now=now + timedelta(seconds=CACHE_SECONDS)) is None
+
+
+def test_a_remembered_token_is_refused_once_it_expires(app, db):
+    from datetime import UTC, datetime, timedelta
+
+    from tracker.services.tokens import authenticate, create_token
+
+    now = datetime.now(UTC)
+    raw = create_token("short", "viewer", actor="t", now=now, expires_at=now + timedelta(seconds=2))
+    assert authenticate(raw, now=now) is not None
+    assert authenticate(raw, now=now + timedelta(seconds=2)) is None

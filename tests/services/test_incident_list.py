@@ -36,3 +36,20 @@ def test_the_service_filter_keeps_incidents_linked_to_that_service_only(api, db)
         api.post("/incidents", incident_body(services=services))
     linked = matching(IncidentQuery(service="ledger"))
     assert [i.service_keys() for i in linked] == [["gateway", "ledger"], ["ledger"]]
+
+
+def test_the_api_list_gives_each_incident_as_its_own_page_does(api, gateway):
+    body = incident_body(
+        acknowledged_at="2024-07-23T02:04:30.5Z",
+        affected_amount="1234.5",
+        fund_loss="0",
+        affected_transactions=12,
+        responsibility=[
+            {"party": "银商", "share": 0.5, "internal": False},
+            {"party": "us", "share": 0.3},
+        ],
+        postmortem_url="https://wiki.example/pm/7",
+    )
+    created = api.post("/incidents", body).get_json()
+    (listed,) = api.get("/incidents").get_json()["items"]
+    assert listed == api.get(f"/incidents/{created['id']}").get_json()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from flask import Blueprint, Flask, Response, g, request
 from pydantic import BaseModel, ValidationError
 from spectree import Response as SpecResponse
@@ -126,9 +127,16 @@ def to_json(result: Any) -> Any:
 def respond(result: Any, status: int = 200) -> Response:
     if isinstance(result, Response):
         return result
-    return Response(
-        json.dumps(to_json(result), ensure_ascii=False), status=status, mimetype="application/json"
-    )
+    return Response(json_bytes(to_json(result)), status=status, mimetype="application/json")
+
+
+def json_bytes(value: Any) -> bytes:
+    """UTF-8 JSON, by orjson (several times faster on list pages); the standard library
+    writes what orjson will not (an integer past 64 bits)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False).encode()
 
 
 def _adapter(view: Callable[..., Any], spec: EndpointSpec) -> Callable[..., Response]:

@@ -33,4 +33,6 @@ def count(value: Number) -> str:
 
 def utc_text(moment: datetime) -> str:
     """ISO 8601 in UTC with `Z`; microseconds only when there are any."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+    if moment.tzinfo is not UTC:  # stored times are UTC already: lists format thousands
+        moment = moment.astimezone(UTC)
+    return moment.isoformat()[:-6] + "Z"  # "+00:00" → "Z"

@@ -262,7 +262,10 @@ def suggestion_of(incident: IncidentOut, *, rules: GradingRules, now: datetime) 
 
 
 def list_incidents(
-    query: IncidentQuery, *, rules: GradingRules, now: datetime
+    query: IncidentQuery,
+    *,
+    rules: GradingRules,
+    now: datetime,
 ) -> Page[IncidentOut]:
     """Newest first by `detected_at`, filtered as asked. A text search is stopped after
     SEARCH_SECONDS (a 422 asking to narrow it)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tracker.core.vocabulary import ROLES
 from tracker.db import database
@@ -14,6 +14,10 @@ from tracker.models import ApiToken
 from tracker.services import audit
 
 PREFIX = "trk_"
+CACHE_SECONDS = 5
+CACHE_SIZE = 1000
+# digest → (remembered until, the token): dict operations are atomic under the GIL.
+_REMEMBERED: dict[str, tuple[datetime, ApiToken]] = {}
 
 # Which roles may do what: each role includes the rights of `viewer`.
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
@@ -53,10 +57,32 @@ def create_token(
 
 
 def authenticate(raw: str, *, now: datetime) -> ApiToken | None:
-    """The token for a raw bearer value if it is known, not revoked and not expired; or None."""
+    """The token for a raw bearer value if it is known, not revoked and not expired; or None.
+    A token found is remembered for CACHE_SECONDS (never past its expiry): a busy client's
+    requests skip the lookup. Revoking forgets every remembered token in this process at
+    once; other processes (workers, the CLI) stop accepting it within CACHE_SECONDS."""
     if not raw.startswith(PREFIX) or len(raw) > 200:
         return None
-    return ApiToken.active_by_hash(digest(raw), now)
+    key = digest(raw)
+    remembered = _REMEMBERED.get(key)
+    if remembered is not None and now < remembered[0]:
+        return remembered[1]
+    token = ApiToken.active_by_hash(key, now)
+    if token is None:
+        _REMEMBERED.pop(key, None)
+        return None
+    until = now + timedelta(seconds=CACHE_SECONDS)
+    if token.expires_at is not None:
+        until = min(until, token.expires_at)
+    if len(_REMEMBERED) >= CACHE_SIZE:
+        _REMEMBERED.clear()  # tokens are few; a flood of distinct ones only costs lookups
+    _REMEMBERED[key] = (until, token)
+    return token
+
+
+def forget_tokens() -> None:
+    """Forget every remembered token (after a revocation)."""
+    _REMEMBERED.clear()
 
 
 def may(role: str, right: str) -> bool:
@@ -68,7 +94,8 @@ def list_tokens() -> list[ApiToken]:
 
 
 def revoke_token(token_id: int, *, actor: str, now: datetime) -> None:
-    """A revoked token is refused from the next request on; revoking twice is harmless."""
+    """A revoked token is refused from the next request on in this process (within
+    CACHE_SECONDS in others); revoking twice is harmless."""
     with database.atomic():
         token = ApiToken.get_or_none(ApiToken.id == token_id)
         if token is None:
@@ -85,3 +112,4 @@ def revoke_token(token_id: int, *, actor: str, now: datetime) -> None:
                 actor=actor,
                 now=now,
             )
+    forget_tokens()  # once committed: a lookup before that could remember it again
