@@ -85,7 +85,8 @@ def csv_batches(stream: BinaryIO, header: list[str]) -> Iterator[tuple[pa.Record
     try:
         reader = pa_csv.open_csv(
             counted,
-            read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
+            # Arrow parses the next blocks on its threads while this one folds the last.
+            read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES, use_threads=True),
             convert_options=pa_csv.ConvertOptions(
                 column_types={name: pa.string() for name in header}, strings_can_be_null=False
             ),
@@ -327,17 +328,25 @@ def fold_transactions(columns: dict[str, Any], classifier: Classifier) -> tuple[
             "direction": direction,
             "channel": channel,
             "outcome": outcome,
+            "first": first,
+            "final": final,
             "fen": fens_of(columns["amount"]),
         }
     )
+    # One group-by over the rows with both scope flags as keys; each scope then adds up the
+    # few groups that belong to it (filtering the rows per scope would copy them twice).
+    keys = ["minute", "direction", "channel", "outcome"]
+    grouped = rows.group_by([*keys, "first", "final"]).aggregate([("fen", "sum"), ("fen", "count")])
     parts = []
-    for scope, keep in (("first_attempt", first), ("final", final)):
-        part = rows.filter(keep)
+    for scope, flag in (("first_attempt", "first"), ("final", "final")):
+        part = (
+            grouped.filter(grouped.column(flag))
+            .group_by(keys)
+            .aggregate([("fen_sum", "sum"), ("fen_count", "sum")])
+        )
         parts.append(part.append_column("scope", pa.repeat(pa.scalar(scope), len(part))))
-    added = (
-        pa.concat_tables(parts).group_by(TOTAL_KEYS).aggregate([("fen", "sum"), ("fen", "count")])
-    )
-    return _as_totals(added, count="fen_count", fen="fen_sum"), unmapped
+    added = pa.concat_tables(parts)
+    return _as_totals(added, count="fen_count_sum", fen="fen_sum_sum"), unmapped
 
 
 def add_totals(tables: list[Any]) -> Any:
