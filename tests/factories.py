@@ -67,3 +67,21 @@ def counts_body(minute, direction, scope, outcomes, channel="unionpay"):
         for outcome, n in dict(outcomes).items()
     ]
     return {"counts": rows}
+
+
+def import_payments(app: Flask, stream: Any, name: str = "data.csv") -> Any:
+    """A file through `payments.import_file` as `tracker payments import` runs it (call it
+    inside an app context and a connection)."""
+    from tracker.clock import utcnow
+    from tracker.services.payments import Bounds, import_file
+
+    config = app.extensions["tracker.settings"]
+    return import_file(
+        stream,
+        name=name,
+        zone=config.zone,
+        outcomes=config.outcomes.outcome_map(),
+        bounds=Bounds.at(utcnow(), max_channels=config.payments.max_channels),
+        actor="test",
+        now=utcnow(),
+    )

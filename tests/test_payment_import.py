@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import stored_counts
+from tests.factories import import_payments, stored_counts
 from tracker.cli import main
 from tracker.db import database
 from tracker.models import PaymentDay, PaymentMinute
@@ -415,9 +415,6 @@ def test_transactions_the_column_way_store_what_the_row_way_stores(app, rows):
     unmapped codes."""
     import io
 
-    from tracker.clock import utcnow
-    from tracker.services.payments import Bounds, import_file
-
     header = "order_id,attempt,created_at,direction,channel,status,reason_code,amount,is_final"
     data = ("\n".join([header, *(",".join(r) for r in rows)]) + "\n").encode()
     config = app.extensions["tracker.settings"]
@@ -426,15 +423,7 @@ def test_transactions_the_column_way_store_what_the_row_way_stores(app, rows):
         with app.app_context(), database.connection_context():
             PaymentMinute.delete().execute()
             PaymentDay.delete().execute()
-            summary = import_file(
-                stream,
-                name="tx.csv",
-                zone=config.zone,
-                outcomes=config.outcomes.outcome_map(),
-                bounds=Bounds.at(utcnow(), max_channels=config.payments.max_channels),
-                actor="test",
-                now=utcnow(),
-            )
+            summary = import_payments(app, stream, name="tx.csv")
             tables = [
                 sorted(m.select(*(f for f in m._meta.sorted_fields if f.name != "id")).tuples())
                 for m in (PaymentMinute, PaymentDay)

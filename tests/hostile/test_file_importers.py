@@ -13,15 +13,13 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tracker.clock import utcnow
+from tests.factories import import_payments
 from tracker.db import database
 from tracker.models import MODELS, AuditRecord
-from tracker.services.payments import Bounds
 from tracker.services.payments.imports import (
     COUNTS_COLUMNS,
     TRANSACTION_COLUMNS,
     ImportFailed,
-    import_file,
 )
 
 BOUNDED = settings(
@@ -72,17 +70,8 @@ def _file(header, lines):
 
 
 def _import(app, data: bytes):
-    settings_ = app.extensions["tracker.settings"]
     with app.app_context(), database.connection_context():
-        return import_file(
-            io.BytesIO(data),
-            name="fuzz.csv",
-            zone=settings_.zone,
-            outcomes=settings_.outcomes.outcome_map(),
-            bounds=Bounds.at(utcnow(), max_channels=settings_.payments.max_channels),
-            actor="test",
-            now=utcnow(),
-        )
+        return import_payments(app, io.BytesIO(data), name="fuzz.csv")
 
 
 def _tables(app, *, audit: bool = True):

@@ -33,22 +33,11 @@ class Bucket:
         self.written = 0  # a bit per outcome written
         self.day = day
 
-    def put(self, at: int, count: int, fen: int | None) -> None:
-        """Write outcome `at` (replacing what this bucket held for it)."""
-        self.counts[at] = count
-        self.fens[at] = fen
-        self.written |= BIT[at]
-
     def add(self, at: int, count: int, fen: int) -> None:
         """Add to outcome `at` (transactions add up; counts replace)."""
         self.counts[at] = (self.counts[at] or 0) + count
         self.fens[at] = (self.fens[at] or 0) + fen
         self.written |= BIT[at]
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Bucket) and all(
-            getattr(self, name) == getattr(other, name) for name in self.__slots__
-        )
 
     def __repr__(self) -> str:
         return f"Bucket(counts={self.counts}, fens={self.fens}, day={self.day})"

@@ -10,6 +10,7 @@ is stored until the whole file has been read: a refused file leaves every table 
 from __future__ import annotations
 
 import csv
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -331,7 +332,7 @@ class _Sums:
 # ---- the two formats -------------------------------------------------------------------------
 
 
-class _Source:
+class _Source(ABC):
     """A file being imported: its header, its batches of columns (the column way) and its
     chunks of (line numbers, rows of text) (the row way)."""
 
@@ -355,11 +356,13 @@ class _Source:
     def fail(self, line: int, errors: list[FieldError]) -> None:
         raise ImportFailed(self.name, line, errors, self.unit)
 
+    @abstractmethod
     def column_batches(self) -> Iterator[dict[str, Any]]:
-        raise NotImplementedError
+        """Batches of Arrow columns by name; NotCanonical (or ArrowInvalid) if it cannot."""
 
+    @abstractmethod
     def row_chunks(self) -> Iterator[tuple[list[int], list[list[str]]]]:
-        raise NotImplementedError
+        """Chunks of (line or row numbers, rows as text), from the start of the file."""
 
 
 class _Csv(_Source):
@@ -487,16 +490,17 @@ class _Unreadable:
 
 def _readable(column: Any) -> list[Any]:
     """A column's values as CSV cells; a value that cannot be read is `_Unreadable`."""
+    unreadable = (OverflowError, ValueError, pa.ArrowException)  # UnicodeError is a ValueError
     try:
         return [_cell(v) for v in column.to_pylist()]
-    except (OverflowError, ValueError, pa.ArrowException) as exc:  # UnicodeError is a ValueError
-        first = exc
+    except unreadable:
+        pass
     cells: list[Any] = []
     for k in range(len(column)):
         try:
             cells.append(_cell(column[k].as_py()))
-        except (OverflowError, ValueError, pa.ArrowException) as exc:
-            cells.append(_Unreadable(exc or first))
+        except unreadable as exc:
+            cells.append(_Unreadable(exc))
     return cells
 
 
