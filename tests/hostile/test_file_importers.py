@@ -233,3 +233,20 @@ def test_cut_or_flipped_parquet_bytes_are_refused_whole_or_imported(app, shape, 
         st.sampled_from([whole[:at], whole[:at] + bytes([whole[at] ^ 0xFF]) + whole[at + 1 :]])
     )
     _assert_parquet_imported_or_refused_cleanly(app, damaged, len(lines))
+
+
+def test_a_parquet_column_name_that_is_not_utf8_refuses_the_file_whole(app):
+    """Found by the test above: a byte flipped in the footer's column names."""
+    header = SHAPES["counts"][0]
+    row = ("2024-07-23T10:00:00+08:00", "pay_in", "unionpay", "final", "success", "0", "")
+    whole = _parquet(pa.table([[cell] for cell in row], names=list(header)))
+    at = whole.index(b"\x18\x06amount%") + 2  # the schema element of the last column
+    damaged = whole[:at] + b"\x9e" + whole[at + 1 :]
+    before = _tables(app)
+    try:
+        _import(app, damaged)
+    except ImportFailed as failed:
+        assert failed.line == 0 and "not a readable Parquet file" in failed.detail
+    else:
+        raise AssertionError("a damaged Parquet file was imported")
+    assert _tables(app) == before

@@ -443,11 +443,11 @@ class _Parquet(_Source):
 
     def __init__(self, stream: BinaryIO, name: str, progress: Progress) -> None:
         super().__init__(stream, name, progress)
-        try:
+        try:  # a damaged footer can hold column names that are not UTF-8 (a ValueError)
             self.file = pq.ParquetFile(stream)
-        except (pa.ArrowException, OSError) as exc:
+            self.names = self.file.schema_arrow.names
+        except (pa.ArrowException, OSError, ValueError) as exc:
             self.fail(0, [FieldError("file", f"not a readable Parquet file: {exc}")])
-        self.names = self.file.schema_arrow.names
         self.header = [column.strip().lower() for column in self.names]
         self.size = stream.seek(0, 2)
         self.rows = max(self.file.metadata.num_rows, 1)
@@ -459,7 +459,7 @@ class _Parquet(_Source):
                 yield batch
                 done += batch.num_rows
                 self.tell(self.size * done // self.rows - self.told)
-        except (pa.ArrowException, OSError) as exc:
+        except (pa.ArrowException, OSError, ValueError) as exc:
             self.fail(done + 1, [FieldError("file", f"not a readable Parquet file: {exc}")])
 
     def column_batches(self) -> Iterator[dict[str, Any]]:
