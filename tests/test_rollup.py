@@ -201,3 +201,42 @@ def test_rollups_of_one_process_compute_one_at_a_time(app, db, gateway, monkeypa
     assert most == [1]
     assert sorted(taken) == sorted(s.id for s in Snapshot.select())
     assert len(taken) == 4
+
+
+def test_the_cyclic_collector_is_paused_while_a_rollup_computes_and_resumed_after(
+    app, db, gateway, monkeypatch
+):
+    """The rollup's tens of thousands of acyclic records would set off full collections of
+    the whole process; it pauses the collector, and gives it back as it found it, also when
+    the computing fails."""
+    import gc
+
+    from tracker.services import rollup
+
+    settings = app.extensions["tracker.settings"]
+    real, seen = rollup.compute, []
+
+    def watched(**kwargs):
+        seen.append(gc.isenabled())
+        return real(**kwargs)
+
+    monkeypatch.setattr(rollup, "compute", watched)
+    assert gc.isenabled()
+    take_snapshot(now=datetime.now(UTC), settings=settings)
+    assert seen == [False] and gc.isenabled()
+
+    def failing(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(rollup, "compute", failing)
+    with pytest.raises(RuntimeError):
+        take_snapshot(now=datetime.now(UTC), settings=settings)
+    assert gc.isenabled()
+
+    monkeypatch.setattr(rollup, "compute", watched)
+    gc.disable()
+    try:
+        take_snapshot(now=datetime.now(UTC), settings=settings)
+        assert seen[-1] is False and not gc.isenabled()  # paused by someone else: stays so
+    finally:
+        gc.enable()

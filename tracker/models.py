@@ -208,19 +208,15 @@ class IncidentService(BaseModel):
         indexes = ((("incident", "service"), True),)
 
 
-def service_keys_of(incidents: peewee.ModelSelect) -> dict[int, list[str]]:
-    """Affected service keys of every incident a query selects, in one query (the query as a
-    subquery: no list of ids to send)."""
-    keys: dict[int, list[str]] = {}
-    query = (
-        IncidentService.select(IncidentService.incident, Service.key)
-        .join(Service)
-        .where(IncidentService.incident.in_(incidents.select(Incident.id)))
-        .order_by(Service.key)
+def with_service_ids(incidents: peewee.ModelSelect) -> peewee.ModelSelect:
+    """The query's incidents with the id of each service they affect as a last column: a row
+    per incident and service, one row with None for an incident naming none (one query, in
+    no order: the caller groups)."""
+    return incidents.select_extend(IncidentService.service).join(
+        IncidentService,
+        peewee.JOIN.LEFT_OUTER,
+        on=(IncidentService.incident == Incident.id),
     )
-    for incident_id, key in raw_rows(query):
-        keys.setdefault(incident_id, []).append(key)
-    return keys
 
 
 IDS_PER_QUERY = 10_000  # well under the bound parameters a statement may have (SQLite: 32,766)

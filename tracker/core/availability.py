@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -22,23 +21,22 @@ _MICROSECONDS_PER_SECOND = 1_000_000
 _Piece = tuple[int, int, int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Impairment:
     """Service impaired at `ratio` over [start, end); end None = still impaired."""
 
     start: datetime
     end: datetime | None
     ratio: float | Decimal | Fraction
+    # [start, end) in microseconds since the epoch: an impairment is read by every window
+    # and scope it touches, so it is converted once.
+    span: tuple[int, int | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.ratio <= 1:
             raise ValueError(f"ratio must be within [0, 1], got {self.ratio}")
-
-    @functools.cached_property
-    def span(self) -> tuple[int, int | None]:
-        """[start, end) in microseconds since the epoch (an impairment is read by every
-        window and scope it touches: converted once)."""
-        return _micros(self.start), None if self.end is None else _micros(self.end)
+        span = _micros(self.start), None if self.end is None else _micros(self.end)
+        object.__setattr__(self, "span", span)
 
 
 @dataclass(frozen=True)
@@ -99,6 +97,8 @@ def _clip(
 def _envelope(impairments: list[_Piece]) -> list[_Piece]:
     """u(t) = the highest level active at t, as sorted disjoint pieces (a skyline sweep)."""
     by_start = sorted(impairments, key=lambda p: p[0])
+    if all(p[1] <= q[0] for p, q in pairwise(by_start)):  # most scopes: apart, nothing to sweep
+        return by_start
     points = sorted({p[0] for p in impairments} | {p[1] for p in impairments})
     active: list[tuple[int, int]] = []  # max-heap of (−rank, end), stale entries popped late
     pieces: list[_Piece] = []
@@ -200,9 +200,12 @@ def availability_by_window(
         downtime = _weighted(((e - s, rank) for s, e, rank in part), levels)
         if kept:  # maintenance takes its share of the impact out
             downtime -= _weighted(_overlap(part, kept), levels)
+        # Floats of the exact ratios by integer division, which rounds correctly as
+        # float(Fraction) does, without Fraction's arithmetic.
+        over, under = downtime.numerator, downtime.denominator
         results[name] = AvailabilityResult(
-            downtime_seconds=float(downtime / _MICROSECONDS_PER_SECOND),
+            downtime_seconds=over / (under * _MICROSECONDS_PER_SECOND),
             eligible_seconds=eligible / _MICROSECONDS_PER_SECOND,
-            availability=float(1 - downtime / eligible) if eligible else None,
+            availability=(under * eligible - over) / (under * eligible) if eligible else None,
         )
     return results

@@ -12,7 +12,7 @@ from tracker.core.exact import exact, to_decimal
 from tracker.core.vocabulary import COUNT_GRADES, GRADE_GROUPS, INCIDENT_GRADES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CountedIncident:
     """What counting needs of an incident; the weight = Σ internal shares (1 when none listed)."""
 

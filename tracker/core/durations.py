@@ -27,7 +27,7 @@ def _end_field(kind: str) -> str:
     return END_FIELDS[kind]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimedIncident:
     """The times of an incident; impact_started_at None means it began when detected."""
 

@@ -21,8 +21,8 @@ from tracker.models import (
     MaintenanceWindow,
     Service,
     raw_rows,
-    service_keys_of,
     utc_of,
+    with_service_ids,
 )
 from tracker.schemas import AvailabilityOut, ErrorBudgetOut, YearOutlookOut
 from tracker.services.catalog import get_service
@@ -206,26 +206,31 @@ class Facts:
 
 def load_facts(*, since: datetime, until: datetime, settings: Settings) -> Facts:
     """The facts of [since, until) for every scope (DESIGN §4.1)."""
-    objectives = {ALL: settings.availability.objective}
-    objectives |= {s.key: s.objective for s in Service.ordered()}
-    impairing = Incident.impairing(since, until)
+    services = list(Service.ordered())
+    objectives = {ALL: settings.availability.objective} | {s.key: s.objective for s in services}
+    key_of = {s.id: s.key for s in services}
     rows = raw_rows(
-        impairing.select(
-            Incident.id,
-            Incident.impact_started_at,
-            Incident.mitigated_at,
-            Incident.resolved_at,
-            Incident.impact_ratio,
+        with_service_ids(
+            Incident.impairing(since, until).select(
+                Incident.id,
+                Incident.impact_started_at,
+                Incident.mitigated_at,
+                Incident.resolved_at,
+                Incident.impact_ratio,
+            )
         )
     )
-    keys = service_keys_of(impairing)
+    found: dict[int, tuple[Impairment, list[str]]] = {}
+    for incident_id, started, mitigated, resolved, ratio, service_id in rows:
+        if incident_id not in found:
+            impairment = Impairment(utc_of(started), utc_of(mitigated or resolved), ratio)
+            found[incident_id] = (impairment, [])
+        if service_id is not None:
+            found[incident_id][1].append(key_of[service_id])
     sets: dict[tuple[str, ...], frozenset[str]] = {}  # incidents share a few sets of services
     impairments = tuple(
-        (
-            Impairment(utc_of(started), utc_of(mitigated or resolved), ratio),
-            sets.setdefault(named := tuple(keys.get(incident_id, ())), frozenset(named)),
-        )
-        for incident_id, started, mitigated, resolved, ratio in rows
+        (impairment, sets.setdefault(named := tuple(sorted(keys)), frozenset(named)))
+        for impairment, keys in found.values()
     )
     notice = settings.availability.maintenance_notice_hours
     maintenance = tuple(
