@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,7 +37,7 @@ def count_rows(minutes: int) -> Iterator[tuple]:
                         yield (minute, direction, channel, scope, outcome, n + m % 7, "12.50")
 
 
-def fresh_app(url: str | None, workdir: Path):
+def fresh_app(url: str | None, workdir: Path, **overrides: Any):
     from tracker.app import create_app
     from tracker.db import open_database
     from tracker.migrate import upgrade
@@ -46,7 +47,9 @@ def fresh_app(url: str | None, workdir: Path):
     if url.startswith("postgres"):
         _reset_postgres(url)
     upgrade(open_database(url))
-    settings = load_settings(environ={}, overrides={"database_url": url, "data_dir": str(workdir)})
+    settings = load_settings(
+        environ={}, overrides={"database_url": url, "data_dir": str(workdir), **overrides}
+    )
     return create_app(settings)
 
 
@@ -1002,6 +1005,95 @@ def bench_soak(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     return rows
 
 
+# ---- notifications: the outbox's cost to a write, and delivery to a local receiver -----------
+
+NOTIFY_EVENTS = 1000
+
+
+def post_incidents(app, count: int) -> float:
+    """`count` incidents through POST /api/v1/incidents (the test client: no network)."""
+    from tracker.clock import utcnow
+    from tracker.db import database
+    from tracker.services.tokens import create_token
+
+    with app.app_context(), database.connection_context():
+        token = create_token("bench", "responder", actor="bench", now=utcnow())
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {
+        "title": "支付网关超时",
+        "services": ["gateway"],
+        "detected_at": "2026-11-30T10:04:00+08:00",
+        "mitigated_at": "2026-11-30T10:05:00+08:00",
+        "impact_ratio": 0.5,
+    }
+
+    def run() -> None:
+        for _ in range(count):
+            response = client.post("/api/v1/incidents", json=body, headers=headers)
+            assert response.status_code == 201, response.get_json()
+
+    return timed(run)
+
+
+def bench_notifications(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """POST /incidents with one channel configured ÷ with none (the outbox write in the
+    same transaction), interleaved, best of `repeat`; then the 1,000 queued events sent to a
+    local WeCom robot in one pass: events per second."""
+    import logging
+
+    from tests.notifications.receivers import Receiver
+    from tracker.clock import utcnow
+    from tracker.db import database
+    from tracker.services.notifications import send_pending
+
+    logging.disable(logging.WARNING)
+    posts = 300
+    with tempfile.TemporaryDirectory() as tmp, Receiver("wecom") as receiver:
+        channel = {  # the team's WeCom robot, its rate limit lifted for a local receiver
+            "name": "bench",
+            "kind": "wecom",
+            "url": receiver.url,
+            "events": ["incident.created"],
+            "rate_per_minute": 100_000,
+        }
+        on_runs, off_runs, app = [], [], None
+        for i in range(args.repeat):
+            off = fresh_app(args.database_url, Path(tmp) / f"off{i}")
+            seed_services(off, services=("gateway",), incidents=0, now=utcnow())
+            off_runs.append(post_incidents(off, posts))
+            off.extensions["tracker.db"].close()
+            app = fresh_app(
+                args.database_url,
+                Path(tmp) / f"on{i}",
+                notifications={"channels": [channel]},
+            )
+            seed_services(app, services=("gateway",), incidents=0, now=utcnow())
+            on_runs.append(post_incidents(app, posts))
+        post_incidents(app, NOTIFY_EVENTS - posts)
+        settings = app.extensions["tracker.settings"]
+        with app.app_context(), database.connection_context():
+            started = time.perf_counter()
+            done = send_pending(now=utcnow(), settings=settings)
+            took = time.perf_counter() - started
+        assert done.sent == NOTIFY_EVENTS and len(receiver.received) == NOTIFY_EVENTS, done
+        assert not receiver.problems, receiver.problems[:3]
+        app.extensions["tracker.db"].close()
+    on, off = min(on_runs), min(off_runs)
+    return [
+        (
+            f"POST /incidents with a notification channel vs none ({posts} incidents)",
+            f"{on / posts * 1000:.2f} ms vs {off / posts * 1000:.2f} ms a request",
+            f"{on / off:.2f} (on ÷ off; target ≤ 1.1)",
+        ),
+        (
+            f"notifications: {NOTIFY_EVENTS:,} incident events to a local WeCom robot",
+            f"{took:.2f} s",
+            f"{NOTIFY_EVENTS / took:,.0f} events/s",
+        ),
+    ]
+
+
 SECTIONS = {
     "payments": bench_payments,
     "transactions": bench_transactions,
@@ -1010,6 +1102,7 @@ SECTIONS = {
     "metrics": bench_metrics,
     "load": bench_load,
     "soak": bench_soak,
+    "notifications": bench_notifications,
 }
 
 

@@ -62,8 +62,19 @@ def _call(url, body=None, token=None, method=None):
 
 @pytest.fixture(scope="module")
 def tracker(tmp_path_factory):
-    """A real server on a temporary SQLite database holding known figures."""
-    env = environment(tmp_path_factory.mktemp("tracker"), scheduler_enabled="false")
+    """A real server on a temporary SQLite database holding known figures, with a
+    notification channel (nobody sends to it: its series are there, at zero)."""
+    channel = {
+        "name": "payments-oncall",
+        "kind": "wecom",
+        "url": "http://127.0.0.1:9/cgi-bin/webhook/send?key=UNUSED",
+        "events": ["incident.created"],
+    }
+    env = environment(
+        tmp_path_factory.mktemp("tracker"),
+        scheduler_enabled="false",
+        notifications_channels=json.dumps([channel]),
+    )
     token = admin_token(env, "e2e")
     with serving(env) as base:
         yield from _seeded(base, token)

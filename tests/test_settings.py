@@ -88,3 +88,31 @@ def test_the_cli_refuses_to_start_on_a_bad_setting(monkeypatch):
     monkeypatch.setenv("TRACKER_TIMEZONE", "Nowhere/Special")
     result = CliRunner().invoke(main, ["db", "upgrade"])
     assert result.exit_code != 0 and "timezone" in result.output
+
+
+def _channel(**fields):
+    return {"name": "oncall", "kind": "wecom", "events": ["incident.created"], **fields}
+
+
+def test_a_channel_url_is_read_from_the_environment_it_names_and_never_shown():
+    environ = {"ROBOT": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K-123"}
+    overrides = {"notifications": {"channels": [_channel(url="env:ROBOT")]}}
+    (channel,) = load_settings(environ, overrides=overrides).notifications.channels
+    assert channel.url.get_secret_value().endswith("key=K-123")
+    assert "K-123" not in repr(channel)
+
+
+def test_a_channel_naming_an_unset_variable_says_which():
+    overrides = {"notifications": {"channels": [_channel(url="env:NOT_SET")]}}
+    with pytest.raises(SettingsError, match="the environment has no NOT_SET"):
+        load_settings({}, overrides=overrides)
+
+
+def test_two_channels_may_not_share_a_name_and_email_needs_recipients():
+    url = "https://example.com/hook"
+    twice = {"notifications": {"channels": [_channel(url=url), _channel(url=url)]}}
+    with pytest.raises(SettingsError, match="two channels share a name"):
+        load_settings({}, overrides=twice)
+    mail = {"notifications": {"channels": [_channel(kind="email", url="smtp://127.0.0.1:25")]}}
+    with pytest.raises(SettingsError, match="names no recipient"):
+        load_settings({}, overrides=mail)

@@ -27,6 +27,7 @@ from tracker.core.vocabulary import (
     DETECTION_SOURCES,
     GRADES,
     LIST_GRADES,
+    NOTIFICATION_STATUSES,
     REGULATORY_LEVELS,
     ROLES,
     ROOT_CAUSES,
@@ -458,7 +459,9 @@ def incidents_add(
     body = _validate(IncidentCreate, data, "incident")
     with _app():
         rules = grading()
-        incident = create_incident(body, actor=_actor(), rules=rules, now=utcnow())
+        incident = create_incident(
+            body, actor=_actor(), rules=rules, now=utcnow(), settings=current_settings()
+        )
     if as_json:
         _print_json(incident)
     else:
@@ -506,7 +509,14 @@ def _patched(incident_id: int, patch: Any, as_json: bool) -> None:
 
     with _app():
         rules = grading()
-        incident = update_incident(incident_id, patch, actor=_actor(), rules=rules, now=utcnow())
+        incident = update_incident(
+            incident_id,
+            patch,
+            actor=_actor(),
+            rules=rules,
+            now=utcnow(),
+            settings=current_settings(),
+        )
     if as_json:
         _print_json(incident)
     else:
@@ -679,6 +689,72 @@ def rollup() -> None:
         f"snapshot {snapshot.id} in {snapshot.duration_seconds:.3f} s"
         + (f"; pruned {pruned}" if pruned else "")
     )
+
+
+# ---- notifications ---------------------------------------------------------------------------
+
+
+@main.group()
+def notifications() -> None:
+    """The chat groups, e-mail and webhooks that hear what happens (DESIGN §10)."""
+
+
+@notifications.command("test")
+@click.argument("channel")
+def notifications_test(channel: str) -> None:
+    """Send a test message to CHANNEL now and print its answer."""
+    from tracker.channels import DeliveryError
+    from tracker.services.notifications import send_test
+
+    with _app():
+        try:
+            answer = send_test(channel, now=utcnow(), settings=current_settings())
+        except DeliveryError as exc:
+            _fail(f"{channel}: not delivered: {exc}")
+    click.echo(f"{channel}: delivered (HTTP {answer.status}) {answer.body}".rstrip())
+
+
+@notifications.command("send")
+def notifications_send() -> None:
+    """Send what the outbox holds now (as the scheduler does every few seconds), once."""
+    from tracker.services.notifications import send_pending
+
+    with _app():
+        done = send_pending(now=utcnow(), settings=current_settings())
+    click.echo(f"sent {done.sent}, to retry {done.retried}, failed {done.failed}")
+
+
+@notifications.command("list")
+@click.option("--status", type=click.Choice(NOTIFICATION_STATUSES), help="Only these")
+@click.option("--channel", help="Only this channel's")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+def notifications_list(status: str | None, channel: str | None, limit: int) -> None:
+    """The outbox, newest first."""
+    from tracker.schemas import NotificationQuery
+    from tracker.services.notifications import list_notifications
+
+    query = _validate(
+        NotificationQuery, {"status": status, "channel": channel, "limit": limit}, "query"
+    )
+    with _app():
+        page = list_notifications(query)
+    for item in page.items:
+        error = f"  {item.last_error}" if item.last_error else ""
+        click.echo(
+            f"{item.id}\t{item.channel}\t{item.event}\t{item.status}\t"
+            f"attempts {item.attempts}\t{item.title}{error}"
+        )
+
+
+@notifications.command("retry")
+@click.argument("notification_id", type=click.IntRange(min=1))
+def notifications_retry(notification_id: int) -> None:
+    """Send a failed message again, with a fresh round of attempts."""
+    from tracker.services.notifications import retry
+
+    with _app():
+        item = retry(notification_id, now=utcnow())
+    click.echo(f"notification {item.id} to {item.channel}: {item.status}")
 
 
 # ---- reports ---------------------------------------------------------------------------------

@@ -26,9 +26,11 @@ from tracker.context import settings
 from tracker.core.snapshot import Snapshot
 from tracker.db import database
 from tracker.errors import Unauthorized
+from tracker.services import notifications
 from tracker.services.jobs import all_failures
+from tracker.services.notifications.delivery import RESULTS
 from tracker.services.rollup import find_latest
-from tracker.settings import MULTIPROCESS_ENV
+from tracker.settings import MULTIPROCESS_ENV, Settings
 
 # name, help, labels (as they appear in the snapshot rows), the snapshot field
 AVAILABILITY_GAUGES = (
@@ -72,6 +74,7 @@ class SnapshotCollector:
         with self.app.app_context(), database.connection_context():
             snapshot = find_latest()
             failed = all_failures()
+            sent, pending = notifications.counts(), notifications.pending()
         rollup_failures = CounterMetricFamily(
             "tracker_rollup_failures", "Scheduled rollups that failed"
         )
@@ -83,9 +86,34 @@ class SnapshotCollector:
         for job, n in sorted(failed.items()):
             job_failures.add_metric([job], n)
         yield job_failures
+        yield from notification_families(self.app.extensions["tracker.settings"], sent, pending)
         if snapshot is None:
             return
         yield from families(snapshot)
+
+
+def notification_families(
+    settings: Settings, sent: dict[tuple[str, str], int], pending: dict[str, int]
+) -> Iterator[Metric]:
+    """How sending has gone per channel and result (every configured channel and result
+    present, from zero), and what waits in the outbox."""
+    names = sorted({c.name for c in settings.notifications.channels} | {c for c, _ in sent})
+    total = CounterMetricFamily(
+        "tracker_notifications",
+        "Attempts at sending notifications, by channel and result (sent, retried, failed)",
+        labels=["channel", "result"],
+    )
+    waiting = GaugeMetricFamily(
+        "tracker_notifications_pending",
+        "Notifications waiting in the outbox to be sent",
+        labels=["channel"],
+    )
+    for name in names:
+        for result in RESULTS:
+            total.add_metric([name, result], sent.get((name, result), 0))
+        waiting.add_metric([name], pending.get(name, 0))
+    yield total
+    yield waiting
 
 
 def families(snapshot: Snapshot) -> Iterator[Metric]:

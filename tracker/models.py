@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
+import orjson
 import peewee
 
 from tracker.core.vocabulary import INCIDENT_GRADES, OUTCOMES
@@ -41,6 +42,10 @@ def utc_of(value: Any) -> datetime | None:
     if isinstance(value, str):  # naive UTC text: read it as UTC at once
         return datetime.fromisoformat(value + "+00:00")
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def raw_rows(query: peewee.Query) -> list[tuple]:
@@ -646,6 +651,129 @@ class State(BaseModel):
     key = peewee.CharField(max_length=64, primary_key=True)
     value = peewee.TextField()
 
+    @classmethod
+    def count(cls, key: str, by: int = 1) -> None:
+        """Add to a counter that only grows (inside a write transaction: the write lock, or
+        on PostgreSQL the row's, keeps two adders apart)."""
+        (
+            cls.insert(key=key, value=str(by))
+            .on_conflict(
+                conflict_target=[cls.key],
+                update={cls.value: peewee.Cast(peewee.Cast(cls.value, "INTEGER") + by, "TEXT")},
+            )
+            .execute()
+        )
+
+    @classmethod
+    def counters(cls, prefix: str) -> dict[str, int]:
+        """Every counter whose key starts with `prefix`, by the rest of its key."""
+        rows = cls.select().where(cls.key.startswith(prefix))
+        return {row.key.removeprefix(prefix): int(row.value) for row in rows}
+
+
+class Notification(BaseModel):
+    """One message of the outbox (DESIGN §10): an event for one channel, written in the
+    transaction of the change that caused it, sent at least once under its `delivery` id.
+    A sender leases it (`lease_until`) while sending, so replicas never send it side by side
+    and a sender killed mid-send leaves it to the next one when the lease runs out."""
+
+    delivery = peewee.CharField(max_length=36)  # a uuid4: unique without an index to keep so
+    channel = peewee.CharField(max_length=64)
+    event = peewee.CharField(max_length=32)
+    subject = peewee.CharField(max_length=64)  # what it is about: `incident:12`, `review:2026-W48`
+    payload = peewee.JSONField()  # the Event, rendered into a message when it is sent
+    status = peewee.CharField(max_length=16, default="pending")  # pending, sent, failed
+    attempts = peewee.IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField()
+    lease_until = UTCDateTimeField(null=True)
+    last_error = peewee.TextField(default="")
+    created_at = UTCDateTimeField()
+    sent_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("channel", "status", "next_attempt_at"), False),)
+
+    # What `queue` writes: every column but the id and those a send fills in later.
+    QUEUED = (
+        "delivery",
+        "channel",
+        "event",
+        "subject",
+        "payload",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "created_at",
+    )
+    _queue_sql: ClassVar[dict[str, str]] = {}  # the INSERT of `queue`, by parameter style
+
+    @classmethod
+    def queue(cls, **values: Any) -> None:
+        """Add a pending message (the fields of QUEUED; those with a default may be left
+        out). The statement is built once per
+        database kind: peewee would build the INSERT anew each time, which was most of what
+        queueing a message added to the write that causes it."""
+        db = cls._meta.database
+        sql = cls._queue_sql.get(db.param)
+        if sql is None:
+            placeholders = {getattr(cls, name): peewee.SQL(db.param) for name in cls.QUEUED}
+            sql = cls._queue_sql.setdefault(db.param, cls.insert(placeholders).sql()[0])
+        params = []
+        for name in cls.QUEUED:
+            field, value = getattr(cls, name), values.get(name, getattr(cls, name).default)
+            # JSON as text: SQLite keeps it so, PostgreSQL casts the literal to jsonb
+            params.append(
+                json_text(value) if isinstance(field, peewee.JSONField) else field.db_value(value)
+            )
+        db.execute_sql(sql, params)
+
+    @classmethod
+    def due(cls, channel: str, now: datetime) -> peewee.ModelSelect:
+        """The channel's pending messages whose time has come and that nobody is sending,
+        oldest first."""
+        return (
+            cls.select()
+            .where(
+                (cls.channel == channel)
+                & (cls.status == "pending")
+                & (cls.next_attempt_at <= now)
+                & (cls.lease_until.is_null() | (cls.lease_until <= now))
+            )
+            .order_by(cls.id)
+        )
+
+    @classmethod
+    def pending_by_channel(cls) -> dict[str, int]:
+        rows = (
+            cls.select(cls.channel, peewee.fn.COUNT(cls.id))
+            .where(cls.status == "pending")
+            .group_by(cls.channel)
+            .tuples()
+        )
+        return dict(rows)
+
+    @classmethod
+    def finished_before(cls, moment: datetime) -> peewee.ModelDelete:
+        return cls.delete().where((cls.status != "pending") & (cls.created_at < moment))
+
+
+class NotificationAttempt(BaseModel):
+    """One try at sending a message: how a channel's rate per minute is kept (every post
+    counts, a retry too) and what the outbox page shows of a message's history."""
+
+    notification = peewee.ForeignKeyField(Notification, on_delete="CASCADE", index=True)
+    channel = peewee.CharField(max_length=64)
+    at = UTCDateTimeField()
+    error = peewee.TextField(default="")  # empty: delivered
+
+    class Meta:
+        indexes = ((("channel", "at"), False),)
+
+    @classmethod
+    def made_since(cls, channel: str, moment: datetime) -> int:
+        return cls.select().where((cls.channel == channel) & (cls.at > moment)).count()
+
 
 MODELS: tuple[type[BaseModel], ...] = (
     Service,
@@ -664,4 +792,6 @@ MODELS: tuple[type[BaseModel], ...] = (
     JobRun,
     User,
     LoginAttempt,
+    Notification,
+    NotificationAttempt,
 )

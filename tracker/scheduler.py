@@ -22,7 +22,7 @@ from tracker.clock import utcnow
 from tracker.core.weekly.model import last_week
 from tracker.core.windows import local_midnight
 from tracker.db import DATABASE_DOWN, database
-from tracker.services import jobs, reports, rollup
+from tracker.services import jobs, notifications, reports, rollup
 from tracker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,12 +56,20 @@ def _rollup(now: datetime, settings: Settings) -> object:
 
 def _prune(now: datetime, settings: Settings) -> object:
     cutoff = now - timedelta(hours=settings.rollup.keep_hours)
-    return rollup.prune_snapshots(now=now, settings=settings), jobs.prune_runs(before=cutoff)
+    return (
+        rollup.prune_snapshots(now=now, settings=settings),
+        jobs.prune_runs(before=cutoff),
+        notifications.prune(now=now, settings=settings),
+    )
+
+
+def _notify(now: datetime, settings: Settings) -> object:
+    return notifications.send_pending(now=now, settings=settings)
 
 
 def _weekly_export(now: datetime, settings: Settings) -> object:
     week = last_week(now, settings.zone)
-    return reports.export_weekly(week, now=now, settings=settings, actor="scheduler")
+    return reports.export_weekly(week, now=now, settings=settings, actor="scheduler", announce=True)
 
 
 def _week_start(settings: Settings) -> Callable[[datetime], datetime]:
@@ -73,8 +81,10 @@ def _week_start(settings: Settings) -> Callable[[datetime], datetime]:
 
 
 def job_table(settings: Settings) -> tuple[Job, ...]:
-    """Every scheduled job: the rollup, snapshot pruning, and the Monday 09:00 export."""
+    """Every scheduled job: the rollup, snapshot pruning, the Monday 09:00 export, and
+    sending what the notification outbox holds."""
     interval = settings.rollup.interval_seconds
+    every = settings.notifications.interval_seconds
     return (
         Job("rollup", IntervalTrigger(seconds=interval, start_date=GRID), _grid(interval), _rollup),
         Job("prune", IntervalTrigger(hours=1, start_date=GRID), _grid(3600), _prune),
@@ -84,6 +94,7 @@ def job_table(settings: Settings) -> tuple[Job, ...]:
             _week_start(settings),
             _weekly_export,
         ),
+        Job("notify", IntervalTrigger(seconds=every, start_date=GRID), _grid(every), _notify),
     )
 
 

@@ -35,6 +35,8 @@ from tracker.core.vocabulary import (
     Direction,
     Grade,
     ListGrade,
+    NotificationEvent,
+    NotificationStatus,
     Outcome,
     RegulatoryLevel,
     RootCause,
@@ -432,6 +434,24 @@ class AuditOut(Output):
     after: dict[str, Any] | None
 
 
+class NotificationOut(Output):
+    """A message of the outbox: where it goes, what it says in a line, how sending it went
+    (never the channel's URL or secret)."""
+
+    id: int
+    delivery: str
+    channel: str
+    event: NotificationEvent
+    subject: str
+    title: str
+    status: NotificationStatus
+    attempts: int
+    next_attempt_at: UtcTime
+    last_error: str
+    created_at: UtcTime
+    sent_at: UtcTime | None
+
+
 # ---- queries and pages -----------------------------------------------------------------------
 
 
@@ -483,6 +503,11 @@ class AuditQuery(PageQuery):
     entity: AuditEntity | None = None
     entity_id: str | None = Field(None, max_length=64)
     since: QueryInstant | None = None
+
+
+class NotificationQuery(PageQuery):
+    status: NotificationStatus | None = None
+    channel: str | None = Field(None, max_length=64)
 
 
 class MaintenanceQuery(PageQuery):

@@ -14,12 +14,30 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from tracker.core.grading import DIMENSIONS, GradingRules, Threshold
 from tracker.core.rates import RateDefinition
+from tracker.core.texts import Lang
 from tracker.core.transactions import OutcomeMap
-from tracker.core.vocabulary import Direction, IncidentGrade, Outcome, RegulatoryLevel, Scope
+from tracker.core.vocabulary import (
+    ChannelKind,
+    Direction,
+    IncidentGrade,
+    NotificationEvent,
+    Outcome,
+    RegulatoryLevel,
+    Scope,
+)
 from tracker.core.weekly.model import Detail
 
 Dimension = Literal[DIMENSIONS]  # type: ignore[valid-type]
@@ -41,10 +59,19 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 MIN_SECRET_BYTES = 32
 SECRETS = frozenset({"secret_key", "metrics_token", "database_url"})  # never echoed
+SECRET_TABLES = ("notifications.channels",)  # tables holding secrets: no value of theirs echoed
 
 
 class SettingsError(Exception):
     """A setting is unknown or has a bad value; start-up stops with this message."""
+
+
+def _named_once(items: list[Any], what: str) -> list[Any]:
+    """`items` when no two share a `name`."""
+    names = [item.name for item in items]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two {what} share a name")
+    return items
 
 
 class _Section(BaseModel):
@@ -162,10 +189,7 @@ class PaymentSettings(_Section):
     @field_validator("rates")
     @classmethod
     def _unique_names(cls, rates: list[RateSettings]) -> list[RateSettings]:
-        names = [r.name for r in rates]
-        if len(set(names)) != len(names):
-            raise ValueError("two rates share a name")
-        return rates
+        return _named_once(rates, "rates")
 
     def definitions(self) -> list[RateDefinition]:
         return [
@@ -191,6 +215,72 @@ class OutcomeSettings(_Section):
         )
 
 
+ENV_REFERENCE = "env:"  # a channel's url or secret read from this environment variable
+
+
+class ChannelSettings(_Section):
+    """One place the team hears events (DESIGN §10). `url` and `secret` may be `env:NAME`,
+    read from the environment at start-up; both are secrets (the URL carries the robot's key)
+    and are never shown."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    kind: ChannelKind
+    url: SecretStr
+    secret: SecretStr = SecretStr("")
+    events: list[NotificationEvent] = Field(min_length=1)
+    min_grade: IncidentGrade | None = None
+    lang: Lang = "zh"
+    rate_per_minute: int = Field(default=20, ge=1, le=100_000)  # robots allow 20
+    mention: list[str] = Field(default_factory=list)  # wecom: mobiles @-mentioned (a text message)
+    to: list[str] = Field(default_factory=list)  # email: recipients
+    sender: str = "tracker@localhost"  # email: the From address
+
+    @field_validator("url", "secret", mode="before")
+    @classmethod
+    def _from_environment(cls, value: Any, info: ValidationInfo) -> Any:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str) or not raw.startswith(ENV_REFERENCE):
+            return value
+        name = raw.removeprefix(ENV_REFERENCE)
+        environ = (info.context or {}).get("environ", os.environ)
+        if name not in environ:
+            raise ValueError(f"the environment has no {name} (named by {raw})")
+        return environ[name]
+
+    @model_validator(mode="after")
+    def _complete(self) -> ChannelSettings:
+        url = self.url.get_secret_value()
+        wanted = ("smtp://",) if self.kind == "email" else ("https://", "http://")
+        if not url.startswith(wanted):
+            raise ValueError(f"{self.kind} channel {self.name}: url must start with {wanted[0]}")
+        if self.kind == "email" and not self.to:
+            raise ValueError(f"email channel {self.name}: `to` names no recipient")
+        return self
+
+
+class NotificationSettings(_Section):
+    interval_seconds: int = Field(
+        ge=1, le=3600, description="Seconds between sends of what the outbox holds"
+    )
+    max_attempts: int = Field(
+        ge=1, le=100, description="Attempts at a message before it is marked failed"
+    )
+    timeout_seconds: float = Field(
+        gt=0, le=120, description="A channel's answer must come within this many seconds"
+    )
+    keep_days: float = Field(
+        gt=0, description="Sent and failed messages older than this are pruned from the outbox"
+    )
+    channels: list[ChannelSettings] = Field(
+        description="Where events are sent: `[[notifications.channels]]` tables (DESIGN §10)"
+    )
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_names(cls, channels: list[ChannelSettings]) -> list[ChannelSettings]:
+        return _named_once(channels, "channels")
+
+
 class Settings(_Section):
     database_url: str = Field(
         description="peewee database URL; empty means SQLite at `<data_dir>/tracker.db`"
@@ -201,6 +291,11 @@ class Settings(_Section):
     anonymous_read: bool = Field(description="Allow GET requests without a token")
     max_body_bytes: int = Field(ge=1024, description="Largest accepted request body (bytes)")
     metrics_token: str = Field(description="If set, /metrics needs `Authorization: Bearer` it")
+    base_url: str = Field(
+        pattern=r"^(https?://[^\s]+)?$",
+        description="Where people open tracker (`https://tracker.example.com`): links in "
+        "notifications; empty sends none",
+    )
     server: ServerSettings
     database: DatabaseSettings
     auth: AuthSettings
@@ -211,6 +306,7 @@ class Settings(_Section):
     grading: GradingSettings
     payments: PaymentSettings
     outcomes: OutcomeSettings
+    notifications: NotificationSettings
 
     @field_validator("timezone")
     @classmethod
@@ -321,7 +417,7 @@ def _describe(exc: ValidationError, sources: dict[str, str]) -> str:
             lines.append(f"{dotted}: unknown setting{origin}")
         elif error["type"] == "missing":
             lines.append(f"{dotted}: missing{origin}")
-        elif dotted in SECRETS:
+        elif dotted in SECRETS or dotted.startswith(SECRET_TABLES):
             lines.append(f"{dotted}: {error['msg'].removeprefix('Value error, ')}{origin}")
         else:
             lines.append(f"{dotted}: {error['msg']} (got {error.get('input')!r}){origin}")
@@ -346,7 +442,7 @@ def load_settings(
         sources[dotted] = f" [from {env_name(dotted)}]"
     data = _merge(_merge(data, env), overrides or {})
     try:
-        return Settings.model_validate(data)
+        return Settings.model_validate(data, context={"environ": environ})
     except ValidationError as exc:
         raise SettingsError(_describe(exc, sources)) from None
 
@@ -390,8 +486,8 @@ def settings_table() -> str:
     defaults = shipped_defaults()
     rows = ["| setting | environment variable | default | what it does |", "|---|---|---|---|"]
     for dotted, info in setting_names():
-        if _is_table(info):
-            section = dotted.split(".")[0]
+        section = dotted.split(".")[0]
+        if _is_table(info) and section in SHIPPED_SECTIONS:
             default = f"see `config/{SHIPPED_SECTIONS[section].name}`"
         else:
             default = f"`{json.dumps(defaults.get(dotted), ensure_ascii=False)}`"

@@ -47,9 +47,23 @@ def _serve(env):
         yield base, token
 
 
+SITE_ENV: dict[str, str] = {}  # the site's environment, for the CLI beside it
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    env = environment(tmp_path_factory.mktemp("site"), scheduler_enabled="false")
+    channel = {  # a robot nobody answers for: the outbox page has messages waiting
+        "name": "payments-oncall",
+        "kind": "wecom",
+        "url": "http://127.0.0.1:9/cgi-bin/webhook/send?key=UNUSED",
+        "events": ["incident.created", "incident.graded", "incident.status"],
+    }
+    env = environment(
+        tmp_path_factory.mktemp("site"),
+        scheduler_enabled="false",
+        notifications_channels=json.dumps([channel]),
+    )
+    SITE_ENV.update(env)
     yield from _serve(env)
 
 
@@ -202,6 +216,8 @@ def test_every_page_in_both_languages(browser, site):
         "announced_at": "2026-01-01T00:00:00+08:00",
     }
     window_id = _api(f"{base}/api/v1/maintenance-windows", token, window)["id"]
+    # A send to the robot nobody answers for: the outbox page shows the attempts and errors.
+    assert "to retry" in cli(SITE_ENV, "notifications", "send")
     context, page = _page(browser, base)
     sign_in(page, base, "lead")
     pages = {
@@ -214,6 +230,7 @@ def test_every_page_in_both_languages(browser, site):
         "service": "/services/pos-settlement",
         "maintenance": "/maintenance",
         "maintenance-window": f"/maintenance/{window_id}",
+        "notifications": "/notifications",
         "not-found": "/incidents/999",
     }
     for lang in ("zh", "en"):

@@ -7,6 +7,7 @@ from tracker.api import (  # noqa: F401  (routes)
     auth,
     incidents,
     maintenance,
+    notifications,
     payments,
     problems,
     reports,

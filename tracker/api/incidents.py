@@ -3,7 +3,7 @@
 from tracker.api.blueprint import api
 from tracker.api.routing import endpoint
 from tracker.clock import utcnow
-from tracker.context import actor, grading
+from tracker.context import actor, grading, settings
 from tracker.schemas import (
     IncidentCreate,
     IncidentOut,
@@ -28,7 +28,9 @@ def list_incidents(query: IncidentQuery):
 @api.post("/incidents")
 @endpoint(right="respond", body=IncidentCreate, resp=IncidentOut, status=201, tags=TAGS)
 def create_incident(body: IncidentCreate):
-    return incidents.create_incident(body, actor=actor(), rules=grading(), now=utcnow())
+    return incidents.create_incident(
+        body, actor=actor(), rules=grading(), now=utcnow(), settings=settings()
+    )
 
 
 @api.get("/incidents/<int:incident_id>")
@@ -41,7 +43,7 @@ def get_incident(incident_id: int):
 @endpoint(right="respond", body=IncidentPatch, resp=IncidentOut, tags=TAGS)
 def update_incident(incident_id: int, body: IncidentPatch):
     return incidents.update_incident(
-        incident_id, body, actor=actor(), rules=grading(), now=utcnow()
+        incident_id, body, actor=actor(), rules=grading(), now=utcnow(), settings=settings()
     )
 
 

@@ -31,6 +31,18 @@ Tier = Literal[1, 2, 3]
 Direction = Literal["pay_in", "pay_out"]
 ListGrade = Literal["A", "B", "C", "D", "AB", "none", "ungraded"]  # what a list filters by
 Scope = Literal["final", "first_attempt"]
+# What the chat groups hear (DESIGN §10), and where they hear it.
+NotificationEvent = Literal[
+    "incident.draft",
+    "incident.created",
+    "incident.graded",
+    "incident.status",
+    "incident.regulatory_due",
+    "followup.overdue",
+    "review.weekly",
+]
+ChannelKind = Literal["wecom", "dingtalk", "feishu", "slack", "webhook", "email"]
+NotificationStatus = Literal["pending", "sent", "failed"]
 
 STATUSES: tuple[str, ...] = get_args(Status)
 GRADES: tuple[str, ...] = get_args(Grade)
@@ -42,6 +54,9 @@ ROLES: tuple[str, ...] = get_args(Role)
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 DIRECTIONS: tuple[str, ...] = get_args(Direction)
 SCOPES: tuple[str, ...] = get_args(Scope)
+NOTIFICATION_EVENTS: tuple[str, ...] = get_args(NotificationEvent)
+CHANNEL_KINDS: tuple[str, ...] = get_args(ChannelKind)
+NOTIFICATION_STATUSES: tuple[str, ...] = get_args(NotificationStatus)
 
 # Grades counted together (DESIGN §4.3): A and B are reported as AB, the major tier.
 GRADE_GROUPS: dict[str, tuple[str, ...]] = {"AB": ("A", "B")}

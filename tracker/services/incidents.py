@@ -38,8 +38,9 @@ from tracker.schemas import (
     TimelineCreate,
     TimelineOut,
 )
-from tracker.services import audit
+from tracker.services import audit, notifications
 from tracker.services.paging import paginate
+from tracker.settings import Settings
 
 SEARCH_SECONDS = 3
 
@@ -177,7 +178,7 @@ def _link(incident: Incident, services: list[Service]) -> None:
 
 
 def create_incident(
-    data: IncidentCreate, *, actor: str, rules: GradingRules, now: datetime
+    data: IncidentCreate, *, actor: str, rules: GradingRules, now: datetime, settings: Settings
 ) -> IncidentOut:
     values = _normalise(data.model_dump(exclude={"services"}))
     with database.atomic():
@@ -196,11 +197,19 @@ def create_incident(
             actor=actor,
             now=now,
         )
-    return incident_view(stored, keys, tiers, rules=rules, now=now, suggestion=suggestion)
+        view = incident_view(stored, keys, tiers, rules=rules, now=now, suggestion=suggestion)
+        _announce(view, None, actor=actor, now=now, settings=settings)
+    return view
 
 
 def update_incident(
-    incident_id: int, patch: IncidentPatch, *, actor: str, rules: GradingRules, now: datetime
+    incident_id: int,
+    patch: IncidentPatch,
+    *,
+    actor: str,
+    rules: GradingRules,
+    now: datetime,
+    settings: Settings,
 ) -> IncidentOut:
     """Apply the fields sent; every rule is re-checked against the merged record."""
     changes = patch.changes()
@@ -240,7 +249,39 @@ def update_incident(
             ).execute()
             if services is not None:
                 _link(incident, services)
-    return incident_view(merged, keys, tiers, rules=rules, now=now, suggestion=suggestion)
+        view = incident_view(merged, keys, tiers, rules=rules, now=now, suggestion=suggestion)
+        _announce(view, stored, actor=actor, now=now, settings=settings)
+    return view
+
+
+def _announce(
+    view: IncidentOut,
+    before: Mapping[str, Any] | None,
+    *,
+    actor: str,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    """The events of a create (`before` None) or an update, queued in its transaction:
+    `incident.created`, then `incident.graded` when the grade changed and `incident.status`
+    when the status did."""
+    if not settings.notifications.channels:
+        return
+    if before is None:
+        events = ["incident.created"]
+    else:
+        events = [
+            event
+            for event, field in (("incident.graded", "grade"), ("incident.status", "status"))
+            if before[field] != getattr(view, field)
+        ]
+    if not events:
+        return
+    record = view.model_dump(mode="json")
+    for event in events:
+        notifications.incident_event(
+            event, record, actor=actor, now=now, settings=settings, before=before
+        )
 
 
 def unresolved_incidents(

@@ -100,13 +100,7 @@ def _finish(run: JobRun, status: str, at: datetime, error: str) -> None:
 
 
 def _count_failure(job: str) -> None:
-    key = FAILURES.format(job=job)
-    state = State.get_or_none(State.key == key)
-    if state is None:
-        State.create(key=key, value="1")
-    else:
-        state.value = str(int(state.value) + 1)
-        state.save()
+    State.count(FAILURES.format(job=job))
 
 
 def failures(job: str) -> int:
@@ -117,9 +111,7 @@ def failures(job: str) -> int:
 
 def all_failures() -> dict[str, int]:
     """Failures so far of every job that has failed."""
-    prefix = FAILURES.format(job="")
-    rows = State.select().where(State.key.startswith(prefix))
-    return {row.key.removeprefix(prefix): int(row.value) for row in rows}
+    return State.counters(FAILURES.format(job=""))
 
 
 def prune_runs(*, before: datetime) -> int:

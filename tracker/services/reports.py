@@ -17,7 +17,7 @@ from tracker.core.windows import iso_week_bounds, year_bounds
 from tracker.db import database
 from tracker.errors import NotFound
 from tracker.models import Incident, WeeklyReview, service_keys_by_incident
-from tracker.services import audit
+from tracker.services import audit, notifications
 from tracker.services.payments import rates_between
 from tracker.services.slo import availability_between, incident_counts
 from tracker.services.trends import weekly_trend
@@ -120,19 +120,23 @@ def freeze(report: WeeklyReport, *, actor: str, now: datetime) -> bool:
     return bool(created)
 
 
-def export_weekly(week: str, *, now: datetime, settings: Settings, actor: str) -> list[Path]:
+def export_weekly(
+    week: str, *, now: datetime, settings: Settings, actor: str, announce: bool = False
+) -> list[Path]:
     """Write the week's Markdown (zh and en), JSON and 12-week chart (PNG) to
-    `<data_dir>/exports/weekly/`; the first export freezes the week as presented."""
+    `<data_dir>/exports/weekly/`; the first export freezes the week as presented. With
+    `announce` (the Monday export), the channels that want `review.weekly` get its Markdown."""
     review = weekly_review(week, now=now, settings=settings)
     if review.frozen_at is None and review.report.as_of == review.report.until:
         freeze(review.report, actor=actor, now=now)
     folder = settings.data_dir / "exports" / "weekly"
     folder.mkdir(parents=True, exist_ok=True)
     report, detail = review.report, settings.report.event_detail
-    written = []
+    written, sections = [], {}
     for lang in LANGS:
         path = folder / f"{report.week}.{lang}.md"
-        path.write_text(render(review, "md", lang, detail).body, encoding="utf-8")
+        sections[lang] = render(review, "md", lang, detail).body
+        path.write_text(sections[lang], encoding="utf-8")
         written.append(path)
     path = folder / f"{report.week}.json"
     path.write_text(render(review, "json", "zh", detail).body, encoding="utf-8")
@@ -140,4 +144,7 @@ def export_weekly(week: str, *, now: datetime, settings: Settings, actor: str) -
     path = folder / f"{report.week}.png"
     path.write_bytes(trend_png(weekly_trend(report.week, now=now, settings=settings)))
     written.append(path)
+    if announce:
+        with database.atomic():
+            notifications.review_event(report.week, sections, now=now, settings=settings)
     return written

@@ -53,7 +53,14 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
     csrf.exempt(app.blueprints["api"])
-    from tracker.ui import dashboard, incidents, maintenance, reports, services  # noqa: F401
+    from tracker.ui import (  # noqa: F401
+        dashboard,
+        incidents,
+        maintenance,
+        notifications,
+        reports,
+        services,
+    )
 
     app.register_blueprint(ui)
     app.jinja_env.globals.update(

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, flash, g, jsonify, redirect, render_template, request
 
 from tracker.clock import utcnow
-from tracker.context import grading, zone
+from tracker.context import grading, settings, zone
 from tracker.core.texts import term, text
 from tracker.core.vocabulary import (
     DETECTION_SOURCES,
@@ -103,7 +103,9 @@ def incident_create() -> Response | tuple[str, int]:
         if not csrf_checked():
             raise Invalid.one("form", "the form expired; save again", "error.stale_form")
         body = validated(IncidentCreate, api_values(values, zone()))
-        created = incidents.create_incident(body, actor=g.actor, rules=grading(), now=utcnow())
+        created = incidents.create_incident(
+            body, actor=g.actor, rules=grading(), now=utcnow(), settings=settings()
+        )
     except Invalid as exc:
         errors = form_errors(exc)
         page = render_template("incident_new.html", values=values, errors=errors, **_choices())
@@ -172,7 +174,9 @@ def incident_update(incident_id: int) -> Response | tuple[str, int]:
         if not csrf_checked():
             raise Invalid.one("form", "the form expired; save again", "error.stale_form")
         patch = validated(IncidentPatch, api_values(changed(base, values), zone()))
-        incidents.update_incident(incident_id, patch, actor=g.actor, rules=grading(), now=utcnow())
+        incidents.update_incident(
+            incident_id, patch, actor=g.actor, rules=grading(), now=utcnow(), settings=settings()
+        )
     except Invalid as exc:
         errors = form_errors(exc)
         return _incident_page(incident_id, errors, values, base), 422
