@@ -1094,6 +1094,243 @@ def bench_notifications(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     ]
 
 
+# ---- alerts: an alert storm through the webhook, beside payment counts as the reference ------
+
+ALERT_GROUPS = 300
+ALERTS = 100  # a notification
+REPEATED, RESOLVED = 10, 10  # of a group's firing alerts, in each of its later notifications
+ALERT_SERVICES = ("gateway", "acquiring", "payout")
+ALERT_RESULTS = ("new", "repeat", "resolved")
+
+
+class AlertStorm:
+    """One sender's notifications, round-robin over its own groups (every other one of
+    ALERT_GROUPS), 100 alerts each: a group's first carries 100 alerts that fire, each later
+    one resolves 10 of its firing alerts, repeats 10 more and adds 80 new ones, as an
+    Alertmanager re-sending busy groups would."""
+
+    def __init__(self, sender: int, now: datetime) -> None:
+        self.sender, self.now, self.sent = sender, now, 0
+        self.firing: dict[int, list[dict]] = {}
+
+    def next(self) -> dict:
+        group = self.sender + 2 * (self.sent % (ALERT_GROUPS // 2))
+        firing = self.firing.setdefault(group, [])
+        ended = [
+            {**a, "status": "resolved", "endsAt": self.now.isoformat()} for a in firing[:RESOLVED]
+        ]
+        repeated = firing[RESOLVED : RESOLVED + REPEATED]
+        labels = {"alertname": f"Bench{group:03d}", "service": ALERT_SERVICES[group % 3]}
+        fresh = [
+            {
+                "status": "firing",
+                "labels": {**labels, "instance": f"node-{self.sent}-{k}"},
+                "annotations": {"summary": f"bench group {group}"},
+                "startsAt": (self.now - timedelta(seconds=k + 1)).isoformat(),
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus.example/graph",
+                "fingerprint": f"{self.sender:02x}{self.sent:08x}{k:06x}",
+            }
+            for k in range(ALERTS - len(ended) - len(repeated))
+        ]
+        self.firing[group] = firing[RESOLVED:] + fresh
+        self.sent += 1
+        return alertmanager_body(labels, [*ended, *repeated, *fresh])
+
+
+def alertmanager_body(labels: dict[str, str], alerts: list[dict]) -> dict:
+    """Alertmanager's webhook body (version 4) of a group grouped by `labels`."""
+    return {
+        "version": "4",
+        "groupKey": "{}:{" + ", ".join(f'{k}="{v}"' for k, v in labels.items()) + "}",
+        "truncatedAlerts": 0,
+        "status": "firing" if any(a["status"] == "firing" for a in alerts) else "resolved",
+        "receiver": "tracker",
+        "groupLabels": labels,
+        "commonLabels": labels,
+        "commonAnnotations": alerts[0]["annotations"],
+        "externalURL": "http://alertmanager.example",
+        "alerts": alerts,
+    }
+
+
+def expected_results(answered: list[list[dict]]) -> dict[str, int]:
+    """What tracker_alerts_received_total must have counted of the notifications answered 200
+    (each sender's in the order sent): an alert (fingerprint, startsAt) is new the first time
+    it fires, a repeat after that."""
+    seen, results = set(), dict.fromkeys(ALERT_RESULTS, 0)
+    for bodies in answered:
+        for alert in (a for body in bodies for a in body["alerts"]):
+            key = (alert["fingerprint"], alert["startsAt"])
+            if alert["status"] == "resolved":
+                results["resolved"] += 1
+            else:
+                results["repeat" if key in seen else "new"] += 1
+            seen.add(key)
+    return results
+
+
+def count_batch(number: int) -> list[dict]:
+    """100 payment-count rows of minutes no other batch writes (25 minutes × 4 outcomes)."""
+    start = START + timedelta(minutes=25 * number)
+    return [
+        {
+            "minute": (start + timedelta(minutes=m)).isoformat(),
+            "direction": "pay_in",
+            "channel": "bench",
+            "scope": "final",
+            "outcome": outcome,
+            "count": n,
+        }
+        for m in range(25)
+        for outcome, n in OUTCOMES
+    ]
+
+
+def send_for(
+    base: str, token: str, path: str, bodies: Callable[[int], Callable[[], dict]],
+    *, senders: int, seconds: float,
+) -> dict[str, Any]:  # fmt: skip
+    """`senders` threads, each on a kept-alive connection, posting `bodies(sender)()` to `path`
+    until `seconds` have passed: latencies, statuses, the bodies answered 200 per sender."""
+    import threading
+    from collections import Counter
+
+    from tests.load import Client
+
+    answered: list[list[dict]] = [[] for _ in range(senders)]
+    run: dict[str, Any] = {
+        "latencies": [],
+        "statuses": Counter(),
+        "errors": [],
+        "answered": answered,
+    }
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def send(sender: int) -> None:
+        client, body_of = Client(base, token), bodies(sender)
+        while time.monotonic() < deadline:
+            body = body_of()
+            started = time.perf_counter()
+            status, answer = client.call("POST", path, body)
+            took = time.perf_counter() - started
+            with lock:
+                run["latencies"].append(took)
+                run["statuses"][status] += 1
+                if status == 200:
+                    run["answered"][sender].append(body)
+                elif len(run["errors"]) < 5:
+                    run["errors"].append(f"{status} {answer[:300]!r}")
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=send, args=(k,)) for k in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    run["seconds"] = time.monotonic() - started
+    return run
+
+
+def received_alerts(base: str) -> dict[str, float]:
+    """tracker_alerts_received_total by result, as /metrics shows it."""
+    import re
+
+    from tests.servers import call
+
+    _, _, text = call(f"{base}/metrics")
+    pattern = re.compile(r'^tracker_alerts_received_total\{result="(\w+)"\} (\S+)$', re.M)
+    return {result: float(value) for result, value in pattern.findall(text)}
+
+
+def bench_alerts(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """An alert storm against a real `tracker serve`: two senders for `--alert-seconds`
+    posting Alertmanager notifications of 100 alerts over 300 groups: alerts/s held, p99 of a
+    post, 5xx answers, and what the metrics counted. POST /payments/counts of 100 rows a
+    request, by two senders on the same server just before, is the reference."""
+    import itertools
+    import logging
+
+    from tests.load import percentile
+    from tests.servers import call, environment, serving
+    from tracker.clock import utcnow
+    from tracker.db import database
+    from tracker.services.tokens import create_token
+
+    logging.disable(logging.WARNING)
+    senders = 2
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        app = fresh_app(args.database_url, work)
+        seed_services(app, services=ALERT_SERVICES, incidents=0, now=utcnow())
+        with app.app_context(), database.connection_context():
+            token = create_token("bench", "ingest", actor="bench", now=utcnow())
+        settings = app.extensions["tracker.settings"]
+        app.extensions["tracker.db"].close()
+        env = environment(
+            work / "serve", database_url=settings.effective_database_url, scheduler_enabled="false"
+        )
+        numbers = itertools.count()
+        with serving(env, workers=args.load_workers) as base:
+            counts = send_for(
+                base, token, "/api/v1/payments/counts",
+                lambda _: lambda: {"counts": count_batch(next(numbers))},
+                senders=senders, seconds=min(15, args.alert_seconds),
+            )  # fmt: skip
+            now = utcnow()
+            probe = AlertStorm(0, now).next()
+            status, _, answer = call(f"{base}/api/v1/alerts/alertmanager", probe, token=token)
+            if status != 200:
+                sys.exit(f"bench alerts: the intake answered {status} {answer!r}")
+            storm = send_for(
+                base, token, "/api/v1/alerts/alertmanager",
+                lambda sender: AlertStorm(sender, now).next,
+                senders=senders, seconds=args.alert_seconds,
+            )  # fmt: skip
+            received = received_alerts(base)
+    for error in storm["errors"] + counts["errors"]:
+        print(f"# refused: {error}", file=sys.stderr)
+    # The probe was sender 0's first notification: the storm sends it again, as repeats.
+    expected = expected_results([[probe, *storm["answered"][0]], *storm["answered"][1:]])
+    accepted = sum(len(bodies) for bodies in storm["answered"])
+    alert_rate = accepted * ALERTS / storm["seconds"]
+    row_rate = sum(len(b) for b in counts["answered"]) * 100 / counts["seconds"]
+    p50, p99, counts_p50, counts_p99 = (
+        percentile(run["latencies"], q) * 1000 for run in (storm, counts) for q in (0.5, 0.99)
+    )
+    five = sum(n for status, n in storm["statuses"].items() if status >= 500)
+    refused = sum(storm["statuses"].values()) - accepted - five
+    got = " / ".join(f"{received.get(r, 0):,.0f}" for r in ALERT_RESULTS)
+    want = " / ".join(f"{expected[r]:,}" for r in ALERT_RESULTS)
+    matched = all(received.get(r, 0) == expected[r] for r in ALERT_RESULTS)
+    setting = f"{senders} senders × {args.alert_seconds} s, gunicorn {args.load_workers} workers"
+    return [
+        (
+            f"alert storm ({setting}): notifications of {ALERTS} alerts over {ALERT_GROUPS} "
+            f"groups (80 new, {REPEATED} repeats, {RESOLVED} resolved) vs POST /payments/counts "
+            "of 100 rows",
+            f"{alert_rate:,.0f} alerts/s vs {row_rate:,.0f} rows/s",
+            f"{alert_rate / row_rate:.2f} (alerts ÷ rows)",
+        ),
+        (
+            "alert storm: p99 (p50) of a notification vs of a 100-row counts post",
+            f"{p99:.0f} ms ({p50:.0f} ms) vs {counts_p99:.0f} ms ({counts_p50:.0f} ms)",
+            f"{p99 / counts_p99:.1f}",
+        ),
+        (
+            "alert storm: 5xx answers",
+            f"{five} of {sum(storm['statuses'].values()):,} notifications ({refused} 4xx)",
+            f"{five} (target 0)",
+        ),
+        (
+            "alert storm: tracker_alerts_received_total new / repeat / resolved vs sent",
+            f"{got} vs {want}",
+            "equal" if matched else "differ (target equal)",
+        ),
+    ]
+
+
 SECTIONS = {
     "payments": bench_payments,
     "transactions": bench_transactions,
@@ -1103,6 +1340,7 @@ SECTIONS = {
     "load": bench_load,
     "soak": bench_soak,
     "notifications": bench_notifications,
+    "alerts": bench_alerts,
 }
 
 
@@ -1147,6 +1385,9 @@ def main() -> None:
     parser.add_argument("--load-workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--soak-seconds", type=int, default=600, help="length of the soak")
     parser.add_argument("--soak-clients", type=int, default=12, help="clients in the soak")
+    parser.add_argument(
+        "--alert-seconds", type=int, default=30, help="each sender's run in the alert storm"
+    )
     parser.add_argument(
         "--database-url",
         help="benchmark on this database (default SQLite); a PostgreSQL database is emptied first",

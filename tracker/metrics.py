@@ -24,9 +24,10 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from tracker import __version__
 from tracker.context import settings
 from tracker.core.snapshot import Snapshot
+from tracker.core.vocabulary import ALERT_RESULTS
 from tracker.db import database
 from tracker.errors import Unauthorized
-from tracker.services import notifications
+from tracker.services import alerts, notifications
 from tracker.services.jobs import all_failures
 from tracker.services.notifications.delivery import RESULTS
 from tracker.services.rollup import find_latest
@@ -75,6 +76,7 @@ class SnapshotCollector:
             snapshot = find_latest()
             failed = all_failures()
             sent, pending = notifications.counts(), notifications.pending()
+            drafts, received = alerts.draft_count(), alerts.received()
         rollup_failures = CounterMetricFamily(
             "tracker_rollup_failures", "Scheduled rollups that failed"
         )
@@ -87,6 +89,7 @@ class SnapshotCollector:
             job_failures.add_metric([job], n)
         yield job_failures
         yield from notification_families(self.app.extensions["tracker.settings"], sent, pending)
+        yield from alert_families(drafts, received)
         if snapshot is None:
             return
         yield from families(snapshot)
@@ -114,6 +117,23 @@ def notification_families(
         waiting.add_metric([name], pending.get(name, 0))
     yield total
     yield waiting
+
+
+def alert_families(drafts: int, received: dict[str, int]) -> Iterator[Metric]:
+    """Drafts from alerts waiting for a person, and what arrived from Alertmanager."""
+    triage = GaugeMetricFamily(
+        "tracker_incidents_triage", "Drafts opened from alerts, waiting to be triaged"
+    )
+    triage.add_metric([], drafts)
+    yield triage
+    total = CounterMetricFamily(
+        "tracker_alerts_received",
+        "Alerts received from Alertmanager, by what became of them",
+        labels=["result"],
+    )
+    for result in ALERT_RESULTS:
+        total.add_metric([result], received.get(result, 0))
+    yield total
 
 
 def families(snapshot: Snapshot) -> Iterator[Metric]:

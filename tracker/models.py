@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import orjson
 import peewee
 
-from tracker.core.vocabulary import INCIDENT_GRADES, OUTCOMES
+from tracker.core.vocabulary import INCIDENT_GRADES, OUTCOMES, UNCOUNTED_STATUSES
 from tracker.db import BaseModel, is_postgres
 
 
@@ -111,6 +111,9 @@ class Incident(BaseModel):
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
     created_by = peewee.CharField(max_length=200)
+    # A record opened from alerts: when every one of its alerts had resolved (the latest
+    # `endsAt`), proposed as the end of impact; never written into `mitigated_at` by itself.
+    alerts_resolved_at = UTCDateTimeField(null=True)
 
     class Meta:
         # Lists are newest first (detected_at, id), often filtered by status or grade.
@@ -139,7 +142,7 @@ class Incident(BaseModel):
         # An expression has no field to convert its operand: pass the stored form (naive UTC).
         stored_since = cls.mitigated_at.db_value(since)
         return cls.select().where(
-            (cls.status != "cancelled")
+            cls.status.not_in(UNCOUNTED_STATUSES)
             & (cls.counts_toward_availability == True)  # noqa: E712 (SQL, not Python)
             & (cls.impact_ratio > 0)
             & (cls.impact_started_at < until)
@@ -148,10 +151,21 @@ class Incident(BaseModel):
 
     @classmethod
     def graded_between(cls, since: datetime, until: datetime) -> peewee.ModelSelect:
-        """Incidents (grade A–D, not cancelled) detected in [since, until): what counts."""
+        """Incidents (grade A–D, neither a draft nor cancelled) detected in [since, until):
+        what counts."""
         return cls.detected_between(since, until).where(
-            (cls.status != "cancelled") & cls.grade.in_(INCIDENT_GRADES)
+            cls.status.not_in(UNCOUNTED_STATUSES) & cls.grade.in_(INCIDENT_GRADES)
         )
+
+    @classmethod
+    def counted_between(cls, since: datetime, until: datetime) -> peewee.ModelSelect:
+        """Every record detected in [since, until) but drafts and the cancelled ones."""
+        return cls.detected_between(since, until).where(cls.status.not_in(UNCOUNTED_STATUSES))
+
+    @classmethod
+    def drafts(cls) -> peewee.ModelSelect:
+        """Drafts from alerts waiting for a person, oldest first."""
+        return cls.select().where(cls.status == "triage").order_by(cls.detected_at, cls.id)
 
     @classmethod
     def affecting(cls, query: peewee.ModelSelect, service_key: str) -> peewee.ModelSelect:
@@ -229,19 +243,29 @@ IDS_PER_QUERY = 10_000  # well under the bound parameters a statement may have (
 
 def service_keys_by_incident(incident_ids: Sequence[int]) -> dict[int, list[str]]:
     """Affected service keys per incident id, in one query per IDS_PER_QUERY ids."""
+    return services_by_incident(incident_ids)[0]
+
+
+def services_by_incident(
+    incident_ids: Sequence[int],
+) -> tuple[dict[int, list[str]], dict[str, int]]:
+    """Affected service keys per incident id, and the tier of each service named, in one
+    query per IDS_PER_QUERY ids."""
     keys: dict[int, list[str]] = {}
+    tiers: dict[str, int] = {}
     ids = list(incident_ids)
     for start in range(0, len(ids), IDS_PER_QUERY):
         rows = (
-            IncidentService.select(IncidentService.incident, Service.key)
+            IncidentService.select(IncidentService.incident, Service.key, Service.tier)
             .join(Service)
             .where(IncidentService.incident.in_(ids[start : start + IDS_PER_QUERY]))
             .order_by(Service.key)
             .tuples()
         )
-        for incident_id, key in rows:
+        for incident_id, key, tier in rows:
             keys.setdefault(incident_id, []).append(key)
-    return keys
+            tiers[key] = tier
+    return keys, tiers
 
 
 class TimelineEntry(BaseModel):
@@ -775,6 +799,60 @@ class NotificationAttempt(BaseModel):
         return cls.select().where((cls.channel == channel) & (cls.at > moment)).count()
 
 
+class Alert(BaseModel):
+    """One alert as Alertmanager identifies it, (fingerprint, startsAt): repeats, HA copies
+    and retries of it are the same row (a unique key, so racing replicas cannot make two),
+    linked to the record its group opened or joined."""
+
+    fingerprint = peewee.CharField(max_length=64)
+    starts_at = UTCDateTimeField()
+    ends_at = UTCDateTimeField(null=True)
+    status = peewee.CharField(max_length=16)  # firing, resolved
+    group_hash = peewee.CharField(max_length=64, index=True)  # sha256 of the groupKey
+    group_key = peewee.TextField()
+    labels = peewee.JSONField()
+    annotations = peewee.JSONField()
+    generator_url = peewee.TextField(default="")
+    incident = peewee.ForeignKeyField(Incident, on_delete="CASCADE", index=True)
+    received_at = UTCDateTimeField()
+    last_seen_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("fingerprint", "starts_at"), True),)
+
+    @classmethod
+    def known(cls, keys: Iterable[tuple[str, datetime]]) -> dict[tuple[str, datetime], Alert]:
+        """The stored alerts of these (fingerprint, starts_at) keys."""
+        wanted = list(keys)
+        fingerprints = sorted({f for f, _ in wanted})
+        found = {}
+        for start in range(0, len(fingerprints), IDS_PER_QUERY):
+            rows = cls.select().where(
+                cls.fingerprint.in_(fingerprints[start : start + IDS_PER_QUERY])
+            )
+            found |= {(row.fingerprint, row.starts_at): row for row in rows}
+        return {key: found[key] for key in wanted if key in found}
+
+    @classmethod
+    def record_of_group(cls, group_hash: str, statuses: Sequence[str]) -> Incident | None:
+        """The newest record of the group still in one of `statuses`."""
+        return (
+            Incident.select()
+            .join(cls, on=(cls.incident == Incident.id))
+            .where((cls.group_hash == group_hash) & Incident.status.in_(list(statuses)))
+            .order_by(Incident.id.desc())
+            .first()
+        )
+
+    @classmethod
+    def of_incidents(cls, ids: Sequence[int]) -> dict[int, list[Alert]]:
+        found: dict[int, list[Alert]] = {}
+        query = cls.select().where(cls.incident.in_(list(ids))).order_by(cls.starts_at, cls.id)
+        for row in query:
+            found.setdefault(row.incident_id, []).append(row)
+        return found
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     Service,
     Incident,
@@ -794,4 +872,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     LoginAttempt,
     Notification,
     NotificationAttempt,
+    Alert,
 )

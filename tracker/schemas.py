@@ -31,6 +31,7 @@ from tracker.core.texts import Lang
 from tracker.core.vocabulary import (
     RESERVED_SERVICE_KEYS,
     SERVICE_KEY_PATTERN,
+    AlertStatus,
     DetectionSource,
     Direction,
     Grade,
@@ -353,6 +354,9 @@ class IncidentRecord(Output):
     created_at: UtcTime
     updated_at: UtcTime
     created_by: str
+    alerts_resolved_at: UtcTime | None = Field(
+        None, description="A draft from alerts: when its last alert resolved (a proposal)"
+    )
 
 
 class IncidentOut(IncidentRecord):
@@ -374,6 +378,88 @@ class TimelineOut(Output):
     at: UtcTime
     text: str
     author: str
+
+
+class IncidentMerge(Input):
+    into: int = Field(ge=1, description="The incident the draft joins")
+
+
+class DraftDismiss(Input):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+# ---- alert intake (DESIGN §9) ----------------------------------------------------------------
+
+GO_ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's endsAt of an alert still firing
+
+
+def _rfc3339(value: Any) -> Any:
+    """Alertmanager's times are RFC 3339 text (nanoseconds are cut to microseconds)."""
+    if isinstance(value, str) and RFC3339.match(value):
+        return value
+    raise ValueError("must be an RFC 3339 time, e.g. 2024-07-23T02:04:00.123Z")
+
+
+def _zero_time_is_none(value: Any) -> Any:
+    return None if value in (GO_ZERO_TIME, "", None) else value
+
+
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+AlertTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339), _between(STORED_FROM, ASKED_UNTIL)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL's text and jsonb hold no U+0000
+LabelName = Annotated[str, Field(min_length=1, max_length=256, pattern=NO_NUL)]
+Labels = dict[LabelName, Annotated[str, Field(max_length=4096, pattern=NO_NUL)]]
+Annotations = dict[LabelName, Annotated[str, Field(max_length=65_536, pattern=NO_NUL)]]
+
+
+class AlertIn(BaseModel):
+    """One alert of Alertmanager's webhook (version 4); Grafana's extra fields are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: AlertStatus
+    labels: Labels
+    annotations: Annotations = Field(default_factory=dict)
+    startsAt: AlertTime
+    endsAt: Annotated[AlertTime | None, BeforeValidator(_zero_time_is_none)] = None
+    generatorURL: str = Field("", max_length=4096, pattern=NO_NUL)
+    fingerprint: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z._:-]+$")
+
+
+class AlertmanagerWebhook(BaseModel):
+    """Alertmanager's webhook body, version 4 (Grafana's contact point sends the same)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: str = "4"
+    groupKey: str = Field(min_length=1, max_length=8192, pattern=NO_NUL)
+    truncatedAlerts: int = Field(0, ge=0)
+    status: AlertStatus
+    receiver: str = Field("", max_length=1024)
+    groupLabels: Labels = Field(default_factory=dict)
+    commonLabels: Labels = Field(default_factory=dict)
+    commonAnnotations: Annotations = Field(default_factory=dict)
+    externalURL: str = Field("", max_length=4096)
+    alerts: list[AlertIn]
+
+
+class AlertsReceived(BaseModel):
+    alerts: int = Field(description="Alerts in the notification")
+    incidents: list[int] = Field(description="The records they opened or joined")
+
+
+class AlertOut(Output):
+    id: int
+    incident_id: int
+    fingerprint: str
+    status: AlertStatus
+    starts_at: UtcTime
+    ends_at: UtcTime | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    generator_url: str
+    received_at: UtcTime
+    last_seen_at: UtcTime
 
 
 # ---- maintenance, audit, tokens --------------------------------------------------------------

@@ -258,6 +258,22 @@ class ChannelSettings(_Section):
         return self
 
 
+class AlertSettings(_Section):
+    service_label: str = Field(
+        min_length=1, description="The alert label that names the affected service"
+    )
+    service_map: dict[str, str] = Field(
+        description="That label's value → service key (a value that is a key maps to itself)"
+    )
+    ignore: dict[str, list[str]] = Field(
+        description="Alerts whose label has one of these values are counted and dropped, e.g. "
+        '`severity = ["info"]`'
+    )
+    max_per_request: int = Field(
+        ge=1, le=100_000, description="Most alerts one webhook call may carry (more: 413)"
+    )
+
+
 class NotificationSettings(_Section):
     interval_seconds: int = Field(
         ge=1, le=3600, description="Seconds between sends of what the outbox holds"
@@ -307,6 +323,7 @@ class Settings(_Section):
     payments: PaymentSettings
     outcomes: OutcomeSettings
     notifications: NotificationSettings
+    alerts: AlertSettings
 
     @field_validator("timezone")
     @classmethod

@@ -35,6 +35,7 @@ def settings_overrides():
                 ),
                 _channel("leads", min_grade="C", lang="en", events=["incident.created"]),
                 _channel("weekly", events=["review.weekly"]),
+                _channel("triage", events=["incident.draft"]),
             ]
         },
     }
@@ -116,3 +117,13 @@ def test_the_monday_export_queues_the_weekly_review_and_a_manual_export_does_not
     assert row.event == "review.weekly" and row.subject == "review:2024-W30"
     review = _said(app, row)
     assert "【系统运行数据】" in review.markdown and "【生产事件】" in review.markdown
+
+
+def test_a_draft_from_alerts_is_heard_as_incident_draft(app, api, gateway, db):
+    from tests.api.test_alert_intake import _body
+
+    assert api.post("/alerts/alertmanager", _body(), role="ingest").status_code == 200
+    assert _outbox(db) == [("triage", "incident.draft")]
+    said = _said(app, Notification.get())
+    assert said.title == "【未定级】支付网关错误率升高 · 待确认"
+    assert said.text.startswith("告警生成事件草稿，待定级")

@@ -205,6 +205,30 @@ def test_a_forged_post_without_its_csrf_token_is_refused(page, site):
     assert "forged" not in page.inner_text("table.list")
 
 
+def _alertmanager_body(service):
+    starts = "2026-11-30T02:10:00.000000000Z"
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": "SettlementJobLate", "service": service, "severity": "page"},
+        "annotations": {"summary": "POS 自动结算任务延迟超过 10 分钟"},
+        "startsAt": starts,
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus.example:9090/graph?g0.expr=settlement_lag",
+        "fingerprint": "5f2c1e0a9b8d7c6e",
+    }
+    return {
+        "version": "4",
+        "groupKey": '{}:{alertname="SettlementJobLate"}',
+        "status": "firing",
+        "receiver": "tracker",
+        "groupLabels": {"alertname": "SettlementJobLate"},
+        "commonLabels": alert["labels"],
+        "commonAnnotations": alert["annotations"],
+        "externalURL": "http://alertmanager.example:9093",
+        "alerts": [alert],
+    }
+
+
 def test_every_page_in_both_languages(browser, site):
     """A screenshot of every page in zh and in en, as an admin sees them."""
     base, token = site
@@ -216,6 +240,8 @@ def test_every_page_in_both_languages(browser, site):
         "announced_at": "2026-01-01T00:00:00+08:00",
     }
     window_id = _api(f"{base}/api/v1/maintenance-windows", token, window)["id"]
+    draft = _alertmanager_body("pos-settlement")
+    _api(f"{base}/api/v1/alerts/alertmanager", token, draft)  # the triage queue has a draft
     # A send to the robot nobody answers for: the outbox page shows the attempts and errors.
     assert "to retry" in cli(SITE_ENV, "notifications", "send")
     context, page = _page(browser, base)
@@ -231,6 +257,7 @@ def test_every_page_in_both_languages(browser, site):
         "maintenance": "/maintenance",
         "maintenance-window": f"/maintenance/{window_id}",
         "notifications": "/notifications",
+        "triage": "/triage",
         "not-found": "/incidents/999",
     }
     for lang in ("zh", "en"):

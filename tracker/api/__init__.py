@@ -3,6 +3,7 @@
 from flask import Flask
 
 from tracker.api import (  # noqa: F401  (routes)
+    alerts,
     audit,
     auth,
     incidents,

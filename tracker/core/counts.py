@@ -9,7 +9,12 @@ from decimal import Decimal
 from fractions import Fraction
 
 from tracker.core.exact import exact, to_decimal
-from tracker.core.vocabulary import COUNT_GRADES, GRADE_GROUPS, INCIDENT_GRADES
+from tracker.core.vocabulary import (
+    COUNT_GRADES,
+    GRADE_GROUPS,
+    INCIDENT_GRADES,
+    UNCOUNTED_STATUSES,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +38,16 @@ class GradeCount:
 def count_incidents(
     incidents: Iterable[CountedIncident], *, since: datetime, until: datetime
 ) -> dict[str, GradeCount]:
-    """Per grade A–D, over non-cancelled incidents detected in [since, until): Σ weight and
-    Σ 1; a group (AB) is the sum of its grades. Every key of COUNT_GRADES is present."""
+    """Per grade A–D, over incidents (neither drafts nor cancelled) detected in [since,
+    until): Σ weight and Σ 1; a group (AB) is the sum of its grades. Every key of
+    COUNT_GRADES is present."""
     attributed = dict.fromkeys(INCIDENT_GRADES, Fraction(0))
     whole = dict.fromkeys(INCIDENT_GRADES, 0)  # integer weights (most are 1), added as ints
     distinct = dict.fromkeys(INCIDENT_GRADES, 0)
     for incident in incidents:
         if (
             incident.grade in attributed
-            and incident.status != "cancelled"
+            and incident.status not in UNCOUNTED_STATUSES
             and since <= incident.detected_at < until
         ):
             weight = exact(incident.responsibility_weight)

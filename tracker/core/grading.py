@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -39,7 +40,7 @@ class Threshold:
         return cls(float(value))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per app, hashed by identity: a cache key
 class GradingRules:
     """dimension -> grade -> threshold, the regulatory floor, and how minutes are weighted."""
 
@@ -128,6 +129,17 @@ def dimension_values(
 
 def suggest_grade(facts: IncidentFacts, rules: GradingRules, *, now: datetime) -> Suggestion:
     """The most severe grade any dimension reaches, with the dimension that decided it."""
+    if facts.impact_ended_at is not None or not facts.counts_toward_availability:
+        return _suggest_once(facts, rules)  # `now` plays no part: a list asks again and again
+    return _suggest(facts, rules, now=now)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _suggest_once(facts: IncidentFacts, rules: GradingRules) -> Suggestion:
+    return _suggest(facts, rules, now=facts.impact_started_at)
+
+
+def _suggest(facts: IncidentFacts, rules: GradingRules, *, now: datetime) -> Suggestion:
     if facts.cancelled:
         return Suggestion("none")
     values = dimension_values(facts, rules, now=now)

@@ -2,7 +2,8 @@
 
 from typing import Literal, get_args
 
-Status = Literal["open", "mitigated", "resolved", "closed", "cancelled"]
+# `triage`: a draft opened from alerts (DESIGN §9), a proposal until a person accepts it.
+Status = Literal["triage", "open", "mitigated", "resolved", "closed", "cancelled"]
 IncidentGrade = Literal["A", "B", "C", "D"]  # a record that is an incident
 Grade = Literal[IncidentGrade, "none"]
 RootCause = Literal[
@@ -45,6 +46,14 @@ ChannelKind = Literal["wecom", "dingtalk", "feishu", "slack", "webhook", "email"
 NotificationStatus = Literal["pending", "sent", "failed"]
 
 STATUSES: tuple[str, ...] = get_args(Status)
+# Records no figure, report or metric counts: drafts nobody accepted, and the cancelled.
+UNCOUNTED_STATUSES: tuple[str, ...] = ("triage", "cancelled")
+# Records an alert of their group may still join: not resolved yet.
+JOINABLE_STATUSES: tuple[str, ...] = ("triage", "open", "mitigated")
+AlertStatus = Literal["firing", "resolved"]
+ALERT_STATUSES: tuple[str, ...] = get_args(AlertStatus)
+# What became of an alert that arrived (tracker_alerts_received_total{result}).
+ALERT_RESULTS: tuple[str, ...] = ("new", "resolved", "repeat", "ignored")
 GRADES: tuple[str, ...] = get_args(Grade)
 INCIDENT_GRADES: tuple[str, ...] = get_args(IncidentGrade)
 ROOT_CAUSES: tuple[str, ...] = get_args(RootCause)

@@ -18,7 +18,7 @@ from tracker.core.incidents import (
     status_errors,
     time_errors,
 )
-from tracker.core.vocabulary import GRADE_GROUPS
+from tracker.core.vocabulary import GRADE_GROUPS, UNCOUNTED_STATUSES
 from tracker.db import TooSlow, database, exclusive, time_limit
 from tracker.errors import FieldError, Invalid, NotFound
 from tracker.models import (
@@ -26,7 +26,7 @@ from tracker.models import (
     IncidentService,
     Service,
     TimelineEntry,
-    service_keys_by_incident,
+    services_by_incident,
 )
 from tracker.schemas import (
     IncidentCreate,
@@ -234,6 +234,11 @@ def update_incident(
         grading = any(
             name in changes and changes[name] != stored[name] for name in ("grade", "grade_reason")
         )
+        accepting = stored["status"] == "triage" and merged["status"] not in UNCOUNTED_STATUSES
+        if accepting and not keys:  # a record that counts names what it affected
+            raise Invalid.one(
+                "services", "name at least one service to accept a draft", "error.accept_draft"
+            )
         suggestion = _checked(merged, keys, tiers, rules=rules, now=now, grading=grading)
         if audit.record_update(
             "incident",
@@ -290,8 +295,7 @@ def unresolved_incidents(
     """The newest `limit` records not resolved yet (open or mitigated), and how many there are."""
     rows = Incident.newest_first(Incident.unresolved())
     page = list(rows.limit(limit).dicts())
-    keys = service_keys_by_incident([r["id"] for r in page])
-    tiers = _tiers({k for ks in keys.values() for k in ks})
+    keys, tiers = services_by_incident([r["id"] for r in page])
     views = [incident_view(r, keys.get(r["id"], []), tiers, rules=rules, now=now) for r in page]
     return views, Incident.unresolved().count()
 
@@ -334,8 +338,7 @@ def list_incidents(
                 "error.search_too_slow",
                 seconds=SEARCH_SECONDS,
             ) from None
-    keys = service_keys_by_incident([r["id"] for r in page.items])
-    tiers = _tiers({k for ks in keys.values() for k in ks})
+    keys, tiers = services_by_incident([r["id"] for r in page.items])
     return page.map(lambda r: incident_view(r, keys.get(r["id"], []), tiers, rules=rules, now=now))
 
 

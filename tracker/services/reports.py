@@ -60,12 +60,8 @@ def weekly_report(week: str, *, now: datetime, settings: Settings) -> WeeklyRepo
 
 
 def _events(since: datetime, until: datetime) -> tuple[Event, ...]:
-    """Every record detected in the week but the cancelled ones, in time order."""
-    rows = list(
-        Incident.detected_between(since, until)
-        .where(Incident.status != "cancelled")
-        .order_by(Incident.detected_at, Incident.id)
-    )
+    """Every record detected in the week but drafts and the cancelled ones, in time order."""
+    rows = list(Incident.counted_between(since, until).order_by(Incident.detected_at, Incident.id))
     keys = service_keys_by_incident([r.id for r in rows])
     return tuple(
         Event(

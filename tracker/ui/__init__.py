@@ -32,6 +32,7 @@ from tracker.core.texts import LANGS, TEXTS, Lang, term, text
 from tracker.db import DATABASE_DOWN
 from tracker.errors import Invalid, TrackerError
 from tracker.schemas import validation_errors
+from tracker.services.alerts import draft_count
 from tracker.services.tokens import may
 from tracker.services.users import TooManyAttempts, end_sessions, session_user, sign_in
 from tracker.ui.present import errors_by_field
@@ -60,12 +61,21 @@ def init_app(app: Flask) -> None:
         notifications,
         reports,
         services,
+        triage,
     )
 
     app.register_blueprint(ui)
+    app.context_processor(_waiting_drafts)
     app.jinja_env.globals.update(
         t=_translate, term=_term, label=_label, percent=percent, count=count, local=_local, age=_age
     )
+
+
+def _waiting_drafts() -> dict[str, Any]:
+    """How many drafts from alerts wait: the navigation leads with the queue while any do."""
+    if g.get("role") is None:
+        return {"drafts_waiting": 0}
+    return {"drafts_waiting": draft_count()}
 
 
 def lang() -> Lang:
