@@ -116,3 +116,17 @@ def test_two_channels_may_not_share_a_name_and_email_needs_recipients():
     mail = {"notifications": {"channels": [_channel(kind="email", url="smtp://127.0.0.1:25")]}}
     with pytest.raises(SettingsError, match="names no recipient"):
         load_settings({}, overrides=mail)
+
+
+def test_a_channel_that_names_no_events_hears_every_incident_event_and_the_review():
+    url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K"
+    channel = {"name": "oncall", "kind": "wecom", "url": url}
+    overrides = {"notifications": {"channels": [channel]}}
+    (loaded,) = load_settings({}, overrides=overrides).notifications.channels
+    assert loaded.events == [
+        "incident.draft",
+        "incident.created",
+        "incident.graded",
+        "incident.status",
+        "review.weekly",
+    ]

@@ -215,6 +215,14 @@ class OutcomeSettings(_Section):
         )
 
 
+# What a channel hears when it names no events: DESIGN §10's example, the on-call group's day.
+DEFAULT_EVENTS = (
+    "incident.draft",
+    "incident.created",
+    "incident.graded",
+    "incident.status",
+    "review.weekly",
+)
 ENV_REFERENCE = "env:"  # a channel's url or secret read from this environment variable
 
 
@@ -227,7 +235,9 @@ class ChannelSettings(_Section):
     kind: ChannelKind
     url: SecretStr
     secret: SecretStr = SecretStr("")
-    events: list[NotificationEvent] = Field(min_length=1)
+    events: list[NotificationEvent] = Field(
+        default_factory=lambda: list(DEFAULT_EVENTS), min_length=1
+    )
     min_grade: IncidentGrade | None = None
     lang: Lang = "zh"
     rate_per_minute: int = Field(default=20, ge=1, le=100_000)  # robots allow 20
