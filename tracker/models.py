@@ -24,6 +24,10 @@ class UTCDateTimeField(peewee.DateTimeField):
 
     def python_value(self, value: Any) -> datetime | None:
         if isinstance(value, str):  # SQLite's text: ISO 8601, read in C (peewee tries formats)
+            try:  # naive UTC as stored: read as UTC at once (replace() costs five times more)
+                return datetime.fromisoformat(value + "+00:00")
+            except ValueError:
+                pass
             try:
                 value = datetime.fromisoformat(value)
             except ValueError:

@@ -73,7 +73,7 @@ class Suggestion:
     value: float | str | None = None
     threshold: Threshold | None = None
 
-    @property
+    @functools.cached_property  # a remembered suggestion is read by every list page
     def reason(self) -> str:
         """What decided it, e.g. `weighted_minutes 10.5 ≥ 3` or `regulatory_level larger`."""
         if self.dimension is None:
