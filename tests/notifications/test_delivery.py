@@ -126,3 +126,18 @@ def test_the_outbox_lists_for_admins_only_and_never_shows_the_url(api, gateway, 
     item = answer.get_json()["items"][0]
     assert item["channel"] == "oncall" and item["status"] == "pending"
     assert "TESTKEY" not in answer.get_data(as_text=True)
+
+
+def test_pruning_drops_finished_messages_past_keep_days_with_their_attempts(
+    app, api, gateway, db, receiver
+):
+    from tracker.models import NotificationAttempt
+
+    api.post("/incidents", incident_body())
+    api.post("/incidents", incident_body())
+    _send(app, utcnow())
+    Notification.update(status="pending").where(Notification.id == 2).execute()
+    later = utcnow() + timedelta(days=31)
+    assert notifications.prune(now=later, settings=_settings(app)) == 1
+    assert [n.id for n in Notification.select()] == [2]
+    assert NotificationAttempt.select().where(NotificationAttempt.notification == 1).count() == 0

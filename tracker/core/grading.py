@@ -134,7 +134,7 @@ def suggest_grade(facts: IncidentFacts, rules: GradingRules, *, now: datetime) -
     return _suggest(facts, rules, now=now)
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=4096)  # a few pages of lists; ~3 MiB
 def _suggest_once(facts: IncidentFacts, rules: GradingRules) -> Suggestion:
     return _suggest(facts, rules, now=facts.impact_started_at)
 

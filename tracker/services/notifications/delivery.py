@@ -130,7 +130,7 @@ def _attempt(
             else row.next_attempt_at,
         ).where(Notification.id == row.id)
         query.execute()
-        NotificationAttempt.update(error=error[:2000] or "").where(
+        NotificationAttempt.update(error=error[:2000]).where(
             (NotificationAttempt.notification == row.id) & (NotificationAttempt.at == at)
         ).execute()
         State.count(COUNTER.format(channel=channel.name, result=result))
@@ -233,7 +233,7 @@ def pending() -> dict[str, int]:
 
 
 def prune(*, now: datetime, settings: Settings) -> int:
-    """Drop sent and failed messages older than `notifications.keep_days`, and attempts
-    older than the rate window that belong to them."""
+    """Drop sent and failed messages older than `notifications.keep_days` (their attempts go
+    with them: the foreign key cascades)."""
     cutoff = now - timedelta(days=settings.notifications.keep_days)
     return Notification.finished_before(cutoff).execute()
