@@ -51,7 +51,6 @@ UNCOUNTED_STATUSES: tuple[str, ...] = ("triage", "cancelled")
 # Records an alert of their group may still join: not resolved yet.
 JOINABLE_STATUSES: tuple[str, ...] = ("triage", "open", "mitigated")
 AlertStatus = Literal["firing", "resolved"]
-ALERT_STATUSES: tuple[str, ...] = get_args(AlertStatus)
 # What became of an alert that arrived (tracker_alerts_received_total{result}).
 ALERT_RESULTS: tuple[str, ...] = ("new", "resolved", "repeat", "ignored")
 GRADES: tuple[str, ...] = get_args(Grade)

@@ -102,7 +102,7 @@ def incident_view(
     )
 
 
-def _audited(values: Mapping[str, Any], keys: list[str]) -> dict[str, Any]:
+def audited_record(values: Mapping[str, Any], keys: list[str]) -> dict[str, Any]:
     """A record as the audit trail compares it: every stored field (nothing computed)."""
     record = IncidentRecord.model_validate({**values, "services": keys})
     return record.model_dump(mode="json", exclude={"updated_at"})
@@ -193,7 +193,7 @@ def create_incident(
             "incident",
             incident.id,
             before=None,
-            after=_audited(stored, keys),
+            after=audited_record(stored, keys),
             actor=actor,
             now=now,
         )
@@ -243,8 +243,8 @@ def update_incident(
         if audit.record_update(
             "incident",
             incident.id,
-            before=_audited(stored, old_keys),
-            after=_audited(merged, keys),
+            before=audited_record(stored, old_keys),
+            after=audited_record(merged, keys),
             actor=actor,
             now=now,
         ):

@@ -21,6 +21,7 @@ from tracker.errors import BatchTooLarge, Invalid
 from tracker.models import Alert, Incident, IncidentService, Service, State, TimelineEntry
 from tracker.schemas import AlertIn, AlertmanagerWebhook, AlertsReceived
 from tracker.services import audit, notifications
+from tracker.services.incidents import audited_record, incident_view
 from tracker.settings import AlertSettings, Settings
 
 TITLE_LENGTH = 200  # Incident.title
@@ -49,7 +50,7 @@ def ignored(alert: AlertIn, rules: Mapping[str, list[str]]) -> bool:
     return any(alert.labels.get(label) in values for label, values in rules.items())
 
 
-def service_keys(alerts: list[AlertIn], config: AlertSettings) -> list[str]:
+def named_services(alerts: list[AlertIn], config: AlertSettings) -> list[Service]:
     """The services the alerts name through `alerts.service_label` and `service_map`, those
     that exist, in order."""
     named = []
@@ -59,8 +60,8 @@ def service_keys(alerts: list[AlertIn], config: AlertSettings) -> list[str]:
             key = config.service_map.get(value, value)
             if key not in named:
                 named.append(key)
-    known = {s.key for s in Service.by_keys(named)}
-    return [key for key in named if key in known]
+    known = {s.key: s for s in Service.by_keys(named)}
+    return [known[key] for key in named if key in known]
 
 
 def receive(
@@ -185,23 +186,23 @@ def _open_draft(
         updated_at=now,
         created_by=actor,
     )
-    keys = service_keys(alerts, settings.alerts)
-    services = {s.key: s for s in Service.by_keys(keys)}
+    services = named_services(alerts, settings.alerts)
     IncidentService.insert_many(
-        [{"incident": incident.id, "service": services[k].id} for k in keys]
+        [{"incident": incident.id, "service": s.id} for s in services]
     ).execute()
-    stored = model_to_dict(incident, recurse=False)
+    stored, keys = model_to_dict(incident, recurse=False), [s.key for s in services]
     audit.record(
         "create",
         "incident",
         incident.id,
         before=None,
-        after={"status": "triage", "title": incident.title, "services": keys, "from": "alerts"},
+        after=audited_record(stored, keys),
         actor=actor,
         now=now,
     )
-    record = {**stored, "services": keys}
-    record = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in record.items()}
+    tiers = {s.key: s.tier for s in services}
+    view = incident_view(stored, keys, tiers, rules=settings.grading.rules(), now=now)
+    record = view.model_dump(mode="json")  # as GET /incidents/{id} answers it: the webhook's
     notifications.incident_event("incident.draft", record, actor=actor, now=now, settings=settings)
     return incident
 

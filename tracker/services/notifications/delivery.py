@@ -34,7 +34,7 @@ RATE_WINDOW = timedelta(minutes=1)
 # claimed before it, and writing down how it went).
 LEASE_MARGIN = timedelta(seconds=5)
 RESULTS = ("sent", "retried", "failed")  # tracker_notifications_total{result}
-COUNTER = "notifications.{channel}.{result}"
+COUNTERS = "notifications."  # State keys: notifications.<channel>.<result>
 
 Send = Callable[..., channels.Answer]
 
@@ -133,7 +133,7 @@ def _attempt(
         NotificationAttempt.update(error=error[:2000]).where(
             (NotificationAttempt.notification == row.id) & (NotificationAttempt.at == at)
         ).execute()
-        State.count(COUNTER.format(channel=channel.name, result=result))
+        State.count(f"{COUNTERS}{channel.name}.{result}")
     if result != "sent":
         log.warning(
             "notification %s (%s) to %s, attempt %d: %s",
@@ -223,8 +223,8 @@ def list_notifications(query: NotificationQuery, *, lang: Lang = "zh") -> Page[N
 
 def counts() -> dict[tuple[str, str], int]:
     """Every (channel, result) counted so far: tracker_notifications_total."""
-    found = State.counters(COUNTER.format(channel="", result="")[:-1])
-    return {tuple(key.rsplit(".", 1)): n for key, n in found.items()}  # type: ignore[misc]
+    found = State.counters(COUNTERS)
+    return {(key.rpartition(".")[0], key.rpartition(".")[2]): n for key, n in found.items()}
 
 
 def pending() -> dict[str, int]:

@@ -35,6 +35,8 @@ from tracker.services.payments.rows import REQUIRED
 BLOCK_BYTES = 1 << 20  # a record batch per MiB of file: memory stays flat
 EPOCH = datetime(1970, 1, 1)
 MICROS = 60_000_000  # a minute
+# How Arrow refuses a cast: a value it cannot convert, or a pair of types it has no kernel for.
+CAST_REFUSED = (pa.ArrowInvalid, pa.ArrowNotImplementedError)
 # An instant of years 1000-2999 to the second or the microsecond, with Z or an offset of at
 # most 23:59 (Arrow's cast then refuses a date that does not exist; before 1970, a check).
 INSTANT = (
@@ -205,7 +207,7 @@ def fens_of(amount: Any) -> Any:
     elif pa.types.is_decimal(amount.type) or pa.types.is_integer(amount.type):
         try:
             exact = pc.cast(amount, pa.decimal128(18, 2))  # safe: refuses a third place
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        except CAST_REFUSED:
             raise NotCanonical("an amount is not of two places") from None
         check(pc.and_(pc.greater_equal(exact, 0), pc.less_equal(exact, 10**16)))
     else:
@@ -225,7 +227,7 @@ def _text(column: Any) -> Any:
     if pa.types.is_large_string(column.type) or pa.types.is_dictionary(column.type):
         try:
             return pc.cast(column, pa.string())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        except CAST_REFUSED:
             raise NotCanonical("a column is not text") from None
     raise NotCanonical("a column is not text")
 
