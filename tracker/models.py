@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -546,6 +547,62 @@ class PaymentMinute(BaseModel):
         )
         return [channel for (channel,) in query.tuples()]
 
+    @classmethod
+    def counted_by_minute(
+        cls,
+        *,
+        direction: str,
+        scope: str,
+        since: datetime,
+        until: datetime,
+        excludes: Sequence[frozenset[str]],
+    ) -> Iterable[tuple]:
+        """(stored minute, channel, then per rate of `excludes`: successes and counted attempts)
+        of every bucket of one direction and scope in [since, until), in no order: the rates'
+        sums are made in SQL, so a row crosses into Python as a few integers."""
+        table = cls._meta.table_name
+        given = {o: f"COALESCE({c}, 0)" for o, c in zip(OUTCOMES, COUNT_COLUMNS, strict=True)}
+        sums = []
+        for excluded in excludes:
+            counted = [given[o] for o in OUTCOMES if o not in excluded]
+            sums += [given["success"] if "success" not in excluded else "0"]
+            sums += [" + ".join(counted) or "0"]
+        sql = (
+            f"SELECT minute, channel, {', '.join(sums)} FROM {table} "
+            "WHERE minute >= ? AND minute < ? AND direction = ? AND scope = ?"
+        )
+        if is_postgres(cls._meta.database):
+            sql = sql.replace("?", "%s")
+        stored = cls.minute.db_value
+        params = (stored(since), stored(until), direction, scope)
+        return cls._meta.database.execute_sql(sql, params)
+
+
+class PaymentRevision(BaseModel):
+    """A token per UTC hour of minute buckets, new at every write into the hour (in the
+    write's transaction): what was computed from an hour's minutes (its dips) stays good
+    while its token and its predecessor's are the ones it was computed under."""
+
+    hour = UTCDateTimeField(primary_key=True)
+    token = peewee.BigIntegerField()
+
+    class Meta:
+        table_name = "payment_revision"
+
+    @classmethod
+    def renew(cls, hours: Iterable[datetime]) -> None:
+        rows = [(hour, secrets.randbits(62)) for hour in sorted(set(hours))]
+        if rows:
+            cls.insert_many(rows, fields=[cls.hour, cls.token]).on_conflict(
+                conflict_target=[cls.hour], update={cls.token: peewee.EXCLUDED.token}
+            ).execute()
+
+    @classmethod
+    def tokens(cls, since: datetime, until: datetime) -> dict[datetime, int]:
+        """hour (aware UTC) → token of the hours in [since, until) that were ever written."""
+        query = cls.select(cls.hour, cls.token).where((cls.hour >= since) & (cls.hour < until))
+        return dict(query.tuples())
+
 
 @_outcome_columns(stored_as_given=False)
 class PaymentDay(BaseModel):
@@ -867,6 +924,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     ApiToken,
     PaymentChannel,
     PaymentMinute,
+    PaymentRevision,
     PaymentDay,
     State,
     WeeklyReview,

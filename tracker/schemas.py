@@ -745,6 +745,39 @@ class RatesOut(BaseModel):
     items: list[RateOut]
 
 
+class DipQuery(Input):
+    window: WindowName | None = Field(None, description="A named window ending now (default 1d)")
+    since: QueryInstant | None = Field(None, description="Start of a range (instead of window)")
+    until: QueryInstant | None = Field(None, description="End of the range; default now")
+    channel: Channel | Literal["all"] | None = Field(
+        None, description="One channel, or `all` (their sum); absent: every channel and `all`"
+    )
+    rate: str | None = Field(None, max_length=63, description="One rate (one with dip_below)")
+    unlogged: bool = Field(False, description="Only the dips no record or maintenance covers")
+    lang: Lang = Field("zh", description="Language of `label` and `worst_display`")
+
+
+class DipOut(BaseModel):
+    rate: str
+    label: str = Field(description="The rate's label in `lang`")
+    channel: str = Field(description="A channel, or `all`")
+    started_at: UtcTime = Field(description="window − 1 minutes before its first low minute")
+    ended_at: UtcTime = Field(description="The end of its last low minute (exclusive)")
+    worst_value: float = Field(description="The lowest rate over the window of a low minute")
+    worst_display: str
+    attempts: int = Field(description="Counted attempts in [started_at, ended_at)")
+    failures: int = Field(description="Counted attempts that did not succeed")
+    incident_ids: list[int] = Field(description="Records impaired during it (± the slack)")
+    maintenance_ids: list[int] = Field(description="Maintenance windows covering it (± slack)")
+    logged: bool = Field(description="A record or maintenance window covers it")
+
+
+class DipsOut(BaseModel):
+    since: UtcTime
+    until: UtcTime
+    items: list[DipOut]
+
+
 # ---- reports ---------------------------------------------------------------------------------
 
 

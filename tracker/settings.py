@@ -11,6 +11,7 @@ import os
 import tomllib
 import zoneinfo
 from collections.abc import Iterator, Mapping
+from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -175,6 +176,13 @@ class RateSettings(_Section):
     direction: Direction
     scope: Scope
     excludes: list[Outcome]
+    dip_below: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Minutes where this rate, over `dips.window_minutes`, is below this are a "
+        "dip (DESIGN §12); absent: no dips of this rate are looked for",
+    )
 
 
 class PaymentSettings(_Section):
@@ -194,7 +202,13 @@ class PaymentSettings(_Section):
     def definitions(self) -> list[RateDefinition]:
         return [
             RateDefinition(
-                r.name, r.label_zh, r.label_en, r.direction, r.scope, frozenset(r.excludes)
+                r.name,
+                r.label_zh,
+                r.label_en,
+                r.direction,
+                r.scope,
+                frozenset(r.excludes),
+                None if r.dip_below is None else Fraction(str(r.dip_below)),
             )
             for r in self.rates
         ]
@@ -284,6 +298,27 @@ class AlertSettings(_Section):
     )
 
 
+class DipSettings(_Section):
+    window_minutes: int = Field(
+        ge=1,
+        le=60,
+        description="A minute is low when the rate over this many minutes ending "
+        "with it is below the rate's `dip_below`",
+    )
+    min_attempts: int = Field(
+        ge=1, description="Attempts those minutes must hold for them to be low at all"
+    )
+    slack_minutes: int = Field(
+        ge=0, le=1440, description="A record or maintenance window this near a dip covers it"
+    )
+    notify_after_minutes: int = Field(
+        ge=0,
+        le=10080,
+        description="`payments.dip_unlogged` goes out when a dip has waited "
+        "this long with no record covering it",
+    )
+
+
 class NotificationSettings(_Section):
     interval_seconds: int = Field(
         ge=1, le=3600, description="Seconds between sends of what the outbox holds"
@@ -334,6 +369,7 @@ class Settings(_Section):
     outcomes: OutcomeSettings
     notifications: NotificationSettings
     alerts: AlertSettings
+    dips: DipSettings
 
     @field_validator("timezone")
     @classmethod

@@ -4,8 +4,10 @@ from tracker.api.blueprint import api
 from tracker.api.routing import endpoint
 from tracker.clock import utcnow
 from tracker.context import settings
-from tracker.schemas import PaymentCountBatch, RateQuery, RatesOut, Upserted
-from tracker.services import payments
+from tracker.errors import Invalid
+from tracker.schemas import DipQuery, DipsOut, PaymentCountBatch, RateQuery, RatesOut, Upserted
+from tracker.services import dips, payments
+from tracker.services.periods import resolve_range
 
 TAGS = ("payments",)
 
@@ -30,3 +32,28 @@ def rates(query: RateQuery):
         now=utcnow(), definitions=settings().payments.definitions(), zone=settings().zone,
         lang=query.lang,
     )  # fmt: skip
+
+
+@api.get("/payments/dips")
+@endpoint(query=DipQuery, resp=DipsOut, tags=TAGS)
+def payment_dips(query: DipQuery):
+    """Where a rate with `dip_below` fell below it over `dips.window_minutes` (DESIGN §12),
+    per channel and for all channels, with the records and maintenance covering each; a
+    window (default 1d) or a range of at most 31 days. Dips are whole within the UTC hours
+    the range touches."""
+    config, now = settings(), utcnow()
+    since, until, _ = resolve_range(
+        window=query.window, since=query.since, until=query.until, now=now, zone=config.zone,
+        default="1d",
+    )  # fmt: skip
+    if until - since > dips.MAX_RANGE:
+        raise Invalid.one("until", "a request covers at most 31 days")
+    names = [d.name for d in dips.watched(config)]
+    if query.rate is not None and query.rate not in names:
+        known = ", ".join(names) or "none: set dip_below on a rate in payments.toml"
+        raise Invalid.one("rate", f"no dips are looked for of {query.rate!r} (rates: {known})")
+    found = dips.dips_between(
+        since, until, settings=config, now=now, channel=query.channel, rate=query.rate
+    )
+    items = [d.to_json(query.lang) for d in found if not (query.unlogged and d.logged)]
+    return DipsOut(since=since, until=until, items=items)

@@ -26,6 +26,7 @@ class RateDefinition:
     direction: str
     scope: str
     excludes: frozenset[str]
+    dip_below: Fraction | None = None  # minutes below this over the dips window are a dip
 
 
 @dataclass(frozen=True)

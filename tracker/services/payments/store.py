@@ -21,6 +21,7 @@ from tracker.models import (
     PaymentChannel,
     PaymentDay,
     PaymentMinute,
+    PaymentRevision,
     State,
 )
 from tracker.services.payments.buckets import PRESENT, WIDTH, Buckets
@@ -80,8 +81,8 @@ def write(buckets: Buckets, *, zone: ZoneInfo, bounds: Bounds, field: str = "cou
 
 def _write(buckets: Buckets) -> None:
     """Upsert the minute rows, each with only the outcomes it wrote (rows that wrote the same
-    outcomes share one statement), and move the day rows by the difference from what was
-    stored."""
+    outcomes share one statement), move the day rows by the difference from what was stored,
+    and renew the token of every hour written."""
     old = _stored(buckets)
     by_outcomes: dict[int, list[tuple]] = {}
     daily: dict[tuple, tuple[list[int], list[int]]] = {}
@@ -98,6 +99,7 @@ def _write(buckets: Buckets) -> None:
             total[1][at] += (fens[at] or 0) - (before[1][at] or 0 if before else 0)
     for outcomes, rows in by_outcomes.items():
         PaymentMinute.upsert_many(PRESENT[outcomes], rows)
+    PaymentRevision.renew(key[0].replace(minute=0) for key in buckets)
     PaymentDay.add_many([(*key, *counts, *fens) for key, (counts, fens) in daily.items()])
 
 
