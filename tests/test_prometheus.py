@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -47,7 +48,13 @@ DESIGN_METRICS = (
     "tracker_build_info",
     "tracker_http_requests_total",
     "tracker_http_request_duration_seconds_bucket",
+    "tracker_payment_dips_unlogged",
 )
+# The shipped rates, each watched for dips (DESIGN §12), so their series are there at zero.
+WATCHED_RATES = [
+    {**rate, "dip_below": 0.99}
+    for rate in tomllib.loads((ROOT / "config" / "payments.toml").read_text())["rates"]
+]
 
 
 def _call(url, body=None, token=None, method=None):
@@ -74,6 +81,7 @@ def tracker(tmp_path_factory):
         tmp_path_factory.mktemp("tracker"),
         scheduler_enabled="false",
         notifications_channels=json.dumps([channel]),
+        payments_rates=json.dumps(WATCHED_RATES),
     )
     token = admin_token(env, "e2e")
     with serving(env) as base:

@@ -159,6 +159,14 @@ def families(snapshot: Snapshot) -> Iterator[Metric]:
         if row.value is not None:
             rates.add_metric([row.rate, row.channel, row.window], row.value)
     yield rates
+    unlogged = GaugeMetricFamily(
+        "tracker_payment_dips_unlogged",
+        "Dips of a success rate below its dip_below that no record or maintenance covers",
+        labels=["rate", "channel", "window"],
+    )
+    for row in snapshot.dips:
+        unlogged.add_metric([row.rate, row.channel, row.window], row.unlogged)
+    yield unlogged
     attributed = GaugeMetricFamily(
         "tracker_incidents",
         "Incidents by detection time, responsibility-weighted",

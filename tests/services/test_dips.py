@@ -5,6 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tracker.services import rollup
+
 DAY = {"since": "2026-11-24T00:00:00Z", "until": "2026-11-25T01:00:00Z"}
 PAY_IN = {
     "name": "pay_in_effective",
@@ -183,3 +185,35 @@ def test_a_range_longer_than_31_days_or_an_unwatched_rate_is_refused(api):
 def test_no_dips_are_looked_for_without_dip_below(api):
     plant(api, {"unionpay": ["2026-11-24T06:00"]})
     assert found(api) == []
+
+
+def test_the_rollup_counts_the_unlogged_dips_of_the_last_day_and_week(app, api, planted):
+    from tests.test_metrics import samples, scrape
+
+    now = at("2026-11-25T05:00")  # the unlogged dip (06:00 yesterday) is within a day
+    with app.app_context():
+        snapshot = rollup.take_snapshot(now=now, settings=app.extensions["tracker.settings"])
+    counts = {(r.channel, r.window): r.unlogged for r in snapshot.dips}
+    assert counts == {
+        **{(c, w): 0 for c in ("alipay", "quiet") for w in ("1d", "7d")},
+        ("unionpay", "1d"): 1,
+        ("unionpay", "7d"): 1,
+        ("all", "1d"): 1,
+        ("all", "7d"): 1,
+    }
+    assert [(d.channel, d.started_at) for d in snapshot.unlogged_dips] == [
+        ("unionpay", at("2026-11-24T05:56")),
+        ("all", at("2026-11-24T05:57")),
+    ]
+    exported = {
+        (s["channel"], s["window"]): v
+        for s, v in samples(scrape(app.test_client()))["tracker_payment_dips_unlogged"]
+    }
+    assert exported == counts
+    with app.app_context():
+        assert rollup.get_latest().unlogged_dips == snapshot.unlogged_dips  # as stored
+    later = at("2026-11-25T06:30")  # a day after the dip's last low minute (06:13)
+    with app.app_context():
+        snapshot = rollup.take_snapshot(now=later, settings=app.extensions["tracker.settings"])
+    counts = {(r.channel, r.window): r.unlogged for r in snapshot.dips}
+    assert (counts["unionpay", "1d"], counts["unionpay", "7d"]) == (0, 1)

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from fractions import Fraction
 from itertools import accumulate, compress
 from operator import sub
+from typing import Any
+
+from tracker.core.display import percent, utc_text
+from tracker.core.texts import Lang
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,74 @@ class Dip:
     failures: int
     lead_attempts: int = 0
     lead_failures: int = 0
+
+
+@dataclass(frozen=True)
+class FoundDip:
+    """A dip of a rate on a channel (or `all`), in time, with what covers it: the records
+    impaired during it and the maintenance windows around it (each widened by the slack)."""
+
+    rate: str
+    label_zh: str
+    label_en: str
+    channel: str
+    started_at: datetime
+    ended_at: datetime
+    worst: Fraction
+    attempts: int
+    failures: int
+    incident_ids: tuple[int, ...] = ()
+    maintenance_ids: tuple[int, ...] = ()
+
+    @property
+    def logged(self) -> bool:
+        return bool(self.incident_ids or self.maintenance_ids)
+
+    def label(self, lang: Lang) -> str:
+        return self.label_zh if lang == "zh" else self.label_en
+
+    def to_json(self, lang: Lang = "zh") -> dict[str, Any]:
+        return {
+            "rate": self.rate,
+            "label": self.label(lang),
+            "channel": self.channel,
+            "started_at": utc_text(self.started_at),
+            "ended_at": utc_text(self.ended_at),
+            "worst_value": float(self.worst),
+            "worst_display": percent(self.worst, lang=lang),
+            "attempts": self.attempts,
+            "failures": self.failures,
+            "incident_ids": list(self.incident_ids),
+            "maintenance_ids": list(self.maintenance_ids),
+            "logged": self.logged,
+        }
+
+    def stored(self) -> dict[str, Any]:
+        """What a snapshot keeps: every field, the worst rate exact."""
+        return {
+            **vars(self),
+            "started_at": utc_text(self.started_at),
+            "ended_at": utc_text(self.ended_at),
+            "worst": [self.worst.numerator, self.worst.denominator],
+            "incident_ids": list(self.incident_ids),
+            "maintenance_ids": list(self.maintenance_ids),
+        }
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> FoundDip:
+        def instant(text: str) -> datetime:
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+        return cls(
+            **{
+                **data,
+                "started_at": instant(data["started_at"]),
+                "ended_at": instant(data["ended_at"]),
+                "worst": Fraction(*data["worst"]),
+                "incident_ids": tuple(data["incident_ids"]),
+                "maintenance_ids": tuple(data["maintenance_ids"]),
+            }
+        )
 
 
 def joined(dips: Iterable[Dip]) -> list[Dip]:

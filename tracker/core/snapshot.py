@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tracker.core.dips import FoundDip
 from tracker.core.display import count, utc_text
 from tracker.core.rates import RateFigure
 
@@ -102,6 +103,17 @@ class ImpairmentRow:
 
 
 @dataclass(frozen=True)
+class DipCountRow:
+    """Dips of a rate on a channel (or `all`) with a low minute in a window (`1d`, `7d`)
+    that no record or maintenance window covers."""
+
+    rate: str
+    channel: str
+    window: str
+    unlogged: int
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Every figure as of `taken_at`; `id` and `duration_seconds` once it is stored."""
 
@@ -112,6 +124,8 @@ class Snapshot:
     time_to_mitigate: tuple[TimeToRow, ...]
     open_incidents: dict[str, int]
     impairment: tuple[ImpairmentRow, ...] = ()
+    dips: tuple[DipCountRow, ...] = ()
+    unlogged_dips: tuple[FoundDip, ...] = ()  # of the last 7 days, in time order
     id: int | None = None
     duration_seconds: float | None = field(default=None, compare=False)
 
@@ -134,6 +148,8 @@ class Snapshot:
             "time_to_mitigate": [vars(row) for row in self.time_to_mitigate],
             "open_incidents": dict(self.open_incidents),
             "impairment": [vars(row) for row in self.impairment],
+            "dips": [vars(row) for row in self.dips],
+            "unlogged_dips": [dip.stored() for dip in self.unlogged_dips],
         }
 
     def view(self) -> dict[str, Any]:
@@ -152,6 +168,8 @@ class Snapshot:
             time_to_mitigate=tuple(TimeToRow(**row) for row in data["time_to_mitigate"]),
             open_incidents=dict(data["open_incidents"]),
             impairment=tuple(ImpairmentRow(**row) for row in data.get("impairment", [])),
+            dips=tuple(DipCountRow(**row) for row in data.get("dips", [])),
+            unlogged_dips=tuple(FoundDip.from_stored(d) for d in data.get("unlogged_dips", [])),
             id=id,
             duration_seconds=duration_seconds,
         )

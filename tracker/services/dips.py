@@ -10,21 +10,20 @@ minutes renews its hours' tokens, in its transaction), so the rollup, which look
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from fractions import Fraction
 from typing import Any
 
 import peewee
 
-from tracker.core.dips import Dip, find_dips, joined
-from tracker.core.display import percent, utc_text
+from tracker.core.dips import Dip, FoundDip, find_dips, joined
 from tracker.core.rates import RateDefinition
-from tracker.core.texts import Lang
+from tracker.core.snapshot import DipCountRow
 from tracker.core.vocabulary import ALL
+from tracker.core.windows import ROLLING_WINDOWS
 from tracker.models import Incident, MaintenanceWindow, PaymentMinute, PaymentRevision, utc_of
+from tracker.services.payments import channels_between
 from tracker.settings import Settings
 
 HOUR = timedelta(hours=1)
@@ -34,68 +33,6 @@ MAX_RANGE = timedelta(days=31)  # the most one request asks about (DESIGN §12)
 # Hours remembered: two 31-day ranges, so the dashboard's week and a month's report both
 # stay warm. An hour's entry holds only its dips (few, mostly none).
 KEPT_HOURS = 2 * 31 * 24
-
-
-@dataclass(frozen=True)
-class FoundDip:
-    """A dip of a rate on a channel (or `all`), in time, with what covers it: the records
-    impaired during it and the maintenance windows around it (each widened by the slack)."""
-
-    rate: str
-    label_zh: str
-    label_en: str
-    channel: str
-    started_at: datetime
-    ended_at: datetime
-    worst: Fraction
-    attempts: int
-    failures: int
-    incident_ids: tuple[int, ...] = ()
-    maintenance_ids: tuple[int, ...] = ()
-
-    @property
-    def logged(self) -> bool:
-        return bool(self.incident_ids or self.maintenance_ids)
-
-    def label(self, lang: Lang) -> str:
-        return self.label_zh if lang == "zh" else self.label_en
-
-    def to_json(self, lang: Lang = "zh") -> dict[str, Any]:
-        return {
-            "rate": self.rate,
-            "label": self.label(lang),
-            "channel": self.channel,
-            "started_at": utc_text(self.started_at),
-            "ended_at": utc_text(self.ended_at),
-            "worst_value": float(self.worst),
-            "worst_display": percent(self.worst, lang=lang),
-            "attempts": self.attempts,
-            "failures": self.failures,
-            "incident_ids": list(self.incident_ids),
-            "maintenance_ids": list(self.maintenance_ids),
-            "logged": self.logged,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], labels: dict[str, tuple[str, str]]) -> FoundDip:
-        label_zh, label_en = labels.get(data["rate"], (data["rate"], data["rate"]))
-        return cls(
-            data["rate"],
-            label_zh,
-            label_en,
-            data["channel"],
-            _instant(data["started_at"]),
-            _instant(data["ended_at"]),
-            Fraction(data["worst_value"]),
-            data["attempts"],
-            data["failures"],
-            tuple(data["incident_ids"]),
-            tuple(data["maintenance_ids"]),
-        )
-
-
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def watched(settings: Settings) -> list[RateDefinition]:
@@ -142,6 +79,30 @@ def dips_between(
     ]
     dips.sort(key=lambda d: (d.started_at, d.rate, d.channel != ALL, d.channel))
     return covered(dips, settings=settings, now=now)
+
+
+ROLLUP_WINDOWS = ("1d", "7d")  # tracker_payment_dips_unlogged{window}
+
+
+def unlogged_in_windows(
+    *, now: datetime, settings: Settings
+) -> tuple[list[DipCountRow], list[FoundDip]]:
+    """What the rollup keeps: how many dips of each watched rate on each channel (and `all`)
+    no record covers, with a low minute in the last day and week (every channel with counts
+    in the week present, from zero), and those of the week."""
+    week = now - ROLLING_WINDOWS["7d"]
+    found = [d for d in dips_between(week, now, settings=settings, now=now) if not d.logged]
+    channels = [ALL, *channels_between(week, now, zone=settings.zone)]
+    rows = []
+    for window in ROLLUP_WINDOWS:
+        low_from = _minute_at_or_after(now - ROLLING_WINDOWS[window])
+        inside = Counter((d.rate, d.channel) for d in found if d.ended_at > low_from)
+        rows += [
+            DipCountRow(d.name, channel, window, inside[d.name, channel])
+            for d in watched(settings)
+            for channel in channels
+        ]
+    return rows, found
 
 
 def covered(dips: Sequence[FoundDip], *, settings: Settings, now: datetime) -> list[FoundDip]:

@@ -31,6 +31,7 @@ from tracker.db import database
 from tracker.errors import NotFound
 from tracker.models import Incident
 from tracker.models import Snapshot as StoredSnapshot
+from tracker.services.dips import unlogged_in_windows
 from tracker.services.payments import channels_between, rates_between
 from tracker.services.slo import graded_since, load_facts
 from tracker.settings import Settings
@@ -110,6 +111,7 @@ def compute(*, now: datetime, settings: Settings) -> Snapshot:
             TimeToRow(g, window, stats.count, stats.p50_seconds, stats.p90_seconds)
             for g, stats in time_to_by_grade(timed, kind="mitigate").items()
         ]
+    dip_rows, unlogged = unlogged_in_windows(now=now, settings=settings)
     return Snapshot(
         taken_at=now,
         availability=tuple(availability_rows),
@@ -118,6 +120,8 @@ def compute(*, now: datetime, settings: Settings) -> Snapshot:
         time_to_mitigate=tuple(times),
         open_incidents=Incident.open_by_grade(),
         impairment=tuple(impairment_rows),
+        dips=tuple(dip_rows),
+        unlogged_dips=tuple(unlogged),
     )
 
 
