@@ -16,9 +16,11 @@ from fractions import Fraction
 from itertools import accumulate, compress
 from operator import sub
 from typing import Any
+from urllib.parse import urlencode
 
 from tracker.core.display import percent, utc_text
-from tracker.core.texts import Lang
+from tracker.core.texts import Lang, text
+from tracker.core.vocabulary import ALL
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,21 @@ class FoundDip:
             "maintenance_ids": list(self.maintenance_ids),
             "logged": self.logged,
         }
+
+    def title(self, lang: Lang) -> str:
+        """What the record a person logs for it is called at first."""
+        key = "dips.title_all" if self.channel == ALL else "dips.title"
+        worst = percent(self.worst, lang=lang)
+        return text(key, lang).format(channel=self.channel, label=self.label(lang), worst=worst)
+
+    def record_path(self, lang: Lang) -> str:
+        """The form to log an incident for it, its times and a title filled in."""
+        query = {
+            "impact_started_at": utc_text(self.started_at),
+            "mitigated_at": utc_text(self.ended_at),
+            "title": self.title(lang),
+        }
+        return "/incidents/new?" + urlencode(query)
 
     def stored(self) -> dict[str, Any]:
         """What a snapshot keeps: every field, the worst rate exact."""

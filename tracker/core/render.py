@@ -38,7 +38,9 @@ RENDERERS: dict[tuple[type, str], tuple[str, Renderer]] = {
     ),
     (Review, "json"): (
         "application/json",
-        lambda r, lang, detail: _json(as_json(r.report, lang, r.notes(lang), r.frozen_at, detail)),
+        lambda r, lang, detail: _json(
+            as_json(r.report, lang, r.notes(lang), r.frozen_at, detail, r.unlogged_dips)
+        ),
     ),
     (Review, "csv"): (
         "text/csv",

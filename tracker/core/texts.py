@@ -145,6 +145,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "notify.incident.regulatory_due": ("监管报送即将到期", "Regulatory report due"),
     "notify.followup.overdue": ("改进项已逾期", "Follow-ups overdue"),
     "notify.review.weekly": ("周报", "Weekly review"),
+    "notify.payments.dip_unlogged": ("成功率下跌未登记事件", "A dip nobody logged"),
     "notify.test": ("测试消息", "Test message"),
     "notify.test_body": (
         "这是 tracker 发往通知渠道「{channel}」的测试消息，收到即说明配置正确。",
@@ -468,6 +469,25 @@ TEXTS: dict[str, tuple[str, str]] = {
     "role": ("角色", "Role"),
     "offset": ("时差", "Offset"),
     "language": ("English", "中文"),
+    # ---- unlogged dips (DESIGN §12) ------------------------------------------------------------
+    "dips.title": ("{channel}渠道{label}下跌至{worst}", "{label} on {channel} fell to {worst}"),
+    "dips.title_all": ("全渠道{label}下跌至{worst}", "{label} on all channels fell to {worst}"),
+    "dips.all_channels": ("全渠道", "all channels"),
+    "dips.unlogged": ("未登记的成功率下跌", "Dips nobody logged"),
+    "dips.unlogged_hint": (
+        "成功率低于阈值、但没有事件记录或维护窗口覆盖的时段（近 7 天）",
+        "Stretches where a success rate fell below its threshold and no record or maintenance "
+        "window covers them (last 7 days)",
+    ),
+    "dips.none": ("近 7 天没有未登记的下跌", "No unlogged dips in the last 7 days"),
+    "dips.week_none": ("本周没有未登记的下跌", "No unlogged dips this week"),
+    "dips.log": ("登记事件", "Log an incident"),
+    "dips.channel": ("渠道", "Channel"),
+    "dips.rate": ("成功率", "Rate"),
+    "dips.span": ("时段", "When"),
+    "dips.worst": ("最低", "Lowest"),
+    "dips.failures": ("失败笔数", "Failures"),
+    "dips.failures_of": ("{failures} / {attempts} 笔失败", "{failures} of {attempts} failed"),
 }
 
 

@@ -41,6 +41,7 @@ NotificationEvent = Literal[
     "incident.regulatory_due",
     "followup.overdue",
     "review.weekly",
+    "payments.dip_unlogged",
 ]
 ChannelKind = Literal["wecom", "dingtalk", "feishu", "slack", "webhook", "email"]
 NotificationStatus = Literal["pending", "sent", "failed"]

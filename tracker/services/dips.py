@@ -9,6 +9,7 @@ minutes renews its hours' tokens, in its transaction), so the rollup, which look
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
@@ -18,11 +19,21 @@ from typing import Any
 import peewee
 
 from tracker.core.dips import Dip, FoundDip, find_dips, joined
+from tracker.core.display import utc_text
+from tracker.core.notifications.messages import DIP_EVENT
 from tracker.core.rates import RateDefinition
 from tracker.core.snapshot import DipCountRow
 from tracker.core.vocabulary import ALL
 from tracker.core.windows import ROLLING_WINDOWS
-from tracker.models import Incident, MaintenanceWindow, PaymentMinute, PaymentRevision, utc_of
+from tracker.models import (
+    Incident,
+    MaintenanceWindow,
+    PaymentMinute,
+    PaymentRevision,
+    State,
+    utc_of,
+)
+from tracker.services import notifications
 from tracker.services.payments import channels_between
 from tracker.settings import Settings
 
@@ -103,6 +114,34 @@ def unlogged_in_windows(
             for channel in channels
         ]
     return rows, found
+
+
+def announce(unlogged: Sequence[FoundDip], *, now: datetime, settings: Settings) -> int:
+    """Queue `payments.dip_unlogged` for each dip no record has covered within
+    `dips.notify_after_minutes` of its first low minute, once: the start of the last dip
+    announced is kept per rate and channel. Call in the transaction storing the snapshot."""
+    if not any(notifications.wants(c, DIP_EVENT) for c in settings.notifications.channels):
+        return 0
+    waited = timedelta(
+        minutes=settings.dips.window_minutes - 1 + settings.dips.notify_after_minutes
+    )
+    queued = 0
+    for dip in unlogged:
+        if dip.logged or dip.started_at + waited > now:
+            continue
+        key = (
+            "dips.announced:"
+            + hashlib.sha256(f"{dip.rate}\0{dip.channel}".encode()).hexdigest()[:40]
+        )
+        last = State.get_or_none(State.key == key)
+        started = utc_text(dip.started_at)
+        if last is not None and last.value >= started:
+            continue
+        queued += notifications.dip_event(dip, now=now, settings=settings)
+        State.insert(key=key, value=started).on_conflict(
+            conflict_target=[State.key], update={State.value: started}
+        ).execute()
+    return queued
 
 
 def covered(dips: Sequence[FoundDip], *, settings: Settings, now: datetime) -> list[FoundDip]:

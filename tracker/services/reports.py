@@ -18,6 +18,7 @@ from tracker.db import database
 from tracker.errors import NotFound
 from tracker.models import Incident, WeeklyReview, service_keys_by_incident
 from tracker.services import audit, notifications
+from tracker.services.dips import dips_between
 from tracker.services.payments import rates_between
 from tracker.services.slo import availability_between, incident_counts
 from tracker.services.trends import weekly_trend
@@ -83,14 +84,17 @@ def _events(since: datetime, until: datetime) -> tuple[Event, ...]:
 
 
 def weekly_review(week: str, *, now: datetime, settings: Settings) -> Review:
-    """A frozen week shows its frozen figures and the restatements; any other week, now."""
+    """A frozen week shows its frozen figures and the restatements; any other week, now. The
+    dips of the week no record covers are as of now, either way."""
     current = weekly_report(week, now=now, settings=settings)
+    found = dips_between(current.since, current.as_of, settings=settings, now=now)
+    unlogged = tuple(d for d in found if not d.logged)
     stored = WeeklyReview.get_or_none(WeeklyReview.week == current.week)
     if stored is None:
-        return Review(current, {}, None)
+        return Review(current, {}, None, unlogged)
     presented = thawed(stored.snapshot, settings.zone)
     restated = {lang: restatements(presented, current, lang) for lang in LANGS}
-    return Review(presented, restated, stored.frozen_at)
+    return Review(presented, restated, stored.frozen_at, unlogged)
 
 
 def freeze(report: WeeklyReport, *, actor: str, now: datetime) -> bool:

@@ -31,7 +31,7 @@ from tracker.db import database
 from tracker.errors import NotFound
 from tracker.models import Incident
 from tracker.models import Snapshot as StoredSnapshot
-from tracker.services.dips import unlogged_in_windows
+from tracker.services.dips import announce, unlogged_in_windows
 from tracker.services.payments import channels_between, rates_between
 from tracker.services.slo import graded_since, load_facts
 from tracker.settings import Settings
@@ -178,6 +178,7 @@ def take_snapshot(*, now: datetime, settings: Settings) -> Snapshot:
         took = time.perf_counter() - started
     with database.atomic():
         stored = StoredSnapshot.create(taken_at=now, duration_seconds=took, data=snapshot.to_json())
+        announce(snapshot.unlogged_dips, now=now, settings=settings)
     return replace(snapshot, id=stored.id, duration_seconds=took)
 
 

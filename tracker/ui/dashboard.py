@@ -9,7 +9,7 @@ from tracker.clock import utcnow
 from tracker.context import grading, settings, zone
 from tracker.core.vocabulary import REPORTED_GRADES
 from tracker.core.weekly.model import week_name
-from tracker.services import catalog, incidents, rollup
+from tracker.services import catalog, dips, incidents, rollup
 from tracker.ui import lang, needs, ui
 
 UNRESOLVED_SHOWN = 8
@@ -24,6 +24,12 @@ def dashboard() -> str:
     unresolved, unresolved_total = incidents.unresolved_incidents(
         limit=UNRESOLVED_SHOWN, rules=grading(), now=now
     )
+    unlogged = (
+        []
+        if snapshot is None
+        else [d for d in dips.covered(snapshot.unlogged_dips, settings=settings(), now=now)
+              if not d.logged]
+    )  # fmt: skip
     return render_template(
         "dashboard.html",
         snapshot=snapshot,
@@ -34,4 +40,6 @@ def dashboard() -> str:
         unresolved_more=unresolved_total - len(unresolved),
         as_of=None if snapshot is None else snapshot.taken_at,
         this_week=week_name(now, zone()),
+        watching_dips=bool(dips.watched(settings())),
+        unlogged_dips=unlogged,
     )

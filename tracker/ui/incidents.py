@@ -4,6 +4,7 @@ audit trail, thin adapters over the incident service."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from flask import Response, flash, g, jsonify, redirect, render_template, request
@@ -41,6 +42,8 @@ from tracker.ui.forms import (
 )
 from tracker.ui.present import audit_lines
 
+PREFILLED_TIMES = ("impact_started_at", "detected_at", "mitigated_at")
+
 
 def _choices() -> dict[str, Any]:
     return {
@@ -74,8 +77,9 @@ def incident_list() -> str:
 
 
 def _new_values() -> dict[str, Any]:
-    """What the form to log an incident starts with."""
-    return {
+    """What the form to log an incident starts with, and what its link fills in: a title
+    and times (ISO 8601 with an offset), as the dashboard's 登记事件 of a dip passes them."""
+    values = {
         "detected_at": local_text(utcnow(), zone()),
         "status": "open",
         "impact_ratio": "1",
@@ -86,6 +90,18 @@ def _new_values() -> dict[str, Any]:
         "services": [],
         "responsibility": [],
     }
+    if title := request.args.get("title", "").strip():
+        values["title"] = title[:200]
+    for name in PREFILLED_TIMES:
+        try:
+            moment = datetime.fromisoformat(request.args.get(name, ""))
+        except ValueError:
+            continue  # a link's bad time leaves the field as it starts
+        if moment.tzinfo is not None:
+            values[name] = local_text(moment, zone())
+    if "mitigated_at" in request.args and values.get("mitigated_at"):
+        values["status"] = "mitigated"
+    return values
 
 
 @ui.get("/incidents/new")

@@ -9,7 +9,7 @@ from tracker.context import settings, zone
 from tracker.core.render import formats, render
 from tracker.core.weekly.model import Review, last_week, week_name
 from tracker.errors import NotFound
-from tracker.services import reports
+from tracker.services import dips, reports
 from tracker.ui import lang, needs, ui
 
 DETAILS = ("title", "summary")
@@ -31,6 +31,8 @@ def report() -> str:
         detail=_detail(),
         details=DETAILS,
         text=render(review, "md", lang(), _detail()).body,
+        watching_dips=bool(dips.watched(settings())),
+        unlogged_dips=review.unlogged_dips,
     )
 
 

@@ -13,7 +13,7 @@ class Event:
     """`kind` is a NotificationEvent. An incident event holds the record as it was
     (`incident`: what the messages show of it, the whole record where a format sends it)
     and, for a change, the changed fields' values `before` it; `review.weekly` holds the
-    week and its Markdown sections."""
+    week and its Markdown sections; `payments.dip_unlogged` the dip."""
 
     kind: str
     at: datetime
@@ -22,6 +22,7 @@ class Event:
     before: dict[str, Any] | None = None
     week: str | None = None
     sections: str | None = None
+    dip: dict[str, Any] | None = None  # `payments.dip_unlogged`: the dip as a snapshot keeps it
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tracker.core.dips import FoundDip
 from tracker.core.notifications.events import Event
 from tracker.core.notifications.message import Message
 from tracker.core.readable import value_text
@@ -18,6 +19,7 @@ TIMES = ("impact_started_at", "detected_at", "mitigated_at", "resolved_at")
 # What an incident message shows of the record: all an event keeps of it, but for a format
 # that sends the whole record.
 SHOWN = ("id", "title", "grade", "status", "services", *TIMES)
+DIP_EVENT = "payments.dip_unlogged"
 # What a change event names as changed.
 CHANGED = {"incident.graded": "grade", "incident.status": "status"}
 
@@ -39,13 +41,15 @@ def title_of(event: Event, lang: Lang) -> str:
     """The event's message title, without making the whole message."""
     if event.kind == "review.weekly":
         return review_title(event.week or "", lang)
+    if event.kind == DIP_EVENT:
+        return FoundDip.from_stored(event.dip or {}).title(lang)
     return incident_title(event.incident or {}, lang)
 
 
 def message_of(
     event: Event, *, delivery: str, lang: Lang, zone: ZoneInfo, base_url: str
 ) -> Message:
-    """The event as a message in `lang`: the incident events and the weekly review."""
+    """The event as a message in `lang`: the incident events, the weekly review, a dip."""
     if event.kind == "review.weekly":
         return review_message(
             event.week or "",
@@ -54,6 +58,13 @@ def message_of(
             at=event.at,
             lang=lang,
             base_url=base_url,
+        )
+    if event.kind == DIP_EVENT:
+        if event.dip is None:
+            raise ValueError(f"event {event.kind} has no dip")
+        dip = FoundDip.from_stored(event.dip)
+        return dip_message(
+            dip, delivery=delivery, at=event.at, lang=lang, zone=zone, base_url=base_url
         )
     if event.incident is None:
         raise ValueError(f"event {event.kind} has no incident")
@@ -144,6 +155,35 @@ def review_message(
         markdown += f"\n\n[{text('notify.open_review', lang)}]({link})"
         plain += f"\n\n{text('notify.open_review', lang)}{text('separator', lang)}{link}"
     return Message("review.weekly", delivery, at, title, markdown, plain, link)
+
+
+def dip_message(
+    dip: FoundDip, *, delivery: str, at: datetime, lang: Lang, zone: ZoneInfo, base_url: str
+) -> Message:
+    """A dip no record covers: the rate, the channel, how low, when, and the form to log it."""
+    sep = text("separator", lang)
+    title = dip.title(lang)
+    start, end = dip.started_at.astimezone(zone), dip.ended_at.astimezone(zone)
+    span = (
+        f"{start:%Y-%m-%d %H:%M} – {end:%H:%M}"
+        if start.date() == end.date()
+        else (f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}")
+    )
+    facts = [
+        (text("dips.span", lang), f"{span} ({zone.key})"),
+        (
+            text("dips.failures", lang),
+            text("dips.failures_of", lang).format(failures=dip.failures, attempts=dip.attempts),
+        ),
+    ]
+    link = f"{base_url.rstrip('/')}{dip.record_path(lang)}" if base_url else None
+    heading = f"{text(f'notify.{DIP_EVENT}', lang)}{sep}{title}"
+    markdown = [f"**{heading}**", "", *(f"> {name}{sep}{value}" for name, value in facts)]
+    plain = [heading, *(f"{name}{sep}{value}" for name, value in facts)]
+    if link:
+        markdown += ["", f"[{text('dips.log', lang)}]({link})"]
+        plain.append(f"{text('dips.log', lang)}{sep}{link}")
+    return Message(DIP_EVENT, delivery, at, title, "\n".join(markdown), "\n".join(plain), link)
 
 
 def test_message(

@@ -10,6 +10,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from tracker.core.counts import GradeCount
+from tracker.core.dips import FoundDip
 from tracker.core.rates import RateFigure
 
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(\d{1,2})$")  # the team writes 2024-W2
@@ -84,6 +85,9 @@ class Review:
     report: WeeklyReport
     restated: dict[str, list[str]]  # lang → notes
     frozen_at: datetime | None
+    # what the rates saw in the week that no record covers, as of now (never frozen: a record
+    # logged after the review covers its dip)
+    unlogged_dips: tuple[FoundDip, ...] = ()
 
     def notes(self, lang: str) -> list[str]:
         return self.restated.get(lang, [])

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tracker.core.counts import GradeCount
+from tracker.core.dips import FoundDip
 from tracker.core.display import count, percent, utc_text
 from tracker.core.texts import Lang, text
 from tracker.core.vocabulary import INCIDENT_GRADES, REPORTED_GRADES
@@ -80,8 +81,10 @@ def as_json(
     restated: Sequence[str] = (),
     frozen_at: datetime | None = None,
     detail: Detail = "title",
+    unlogged_dips: Sequence[FoundDip] = (),
 ) -> dict[str, Any]:
-    """Raw values beside the display strings, and the events with their fields."""
+    """Raw values beside the display strings, the events with their fields, and the dips
+    of the week no record covers (DESIGN §12)."""
     return {
         "frozen_at": None if frozen_at is None else utc_text(frozen_at),
         "restatements": list(restated),
@@ -122,6 +125,7 @@ def as_json(
             }
             for e in report.events
         ],
+        "unlogged_dips": [d.to_json(lang) for d in unlogged_dips],
         "markdown": markdown(report, lang, restated, detail),
     }
 

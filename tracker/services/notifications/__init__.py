@@ -13,11 +13,12 @@ from tracker.services.notifications.delivery import (
     send_pending,
     send_test,
 )
-from tracker.services.notifications.outbox import incident_event, review_event
+from tracker.services.notifications.outbox import dip_event, incident_event, review_event, wants
 
 __all__ = [
     "channel_named",
     "counts",
+    "dip_event",
     "incident_event",
     "list_notifications",
     "pending",
@@ -26,4 +27,5 @@ __all__ = [
     "review_event",
     "send_pending",
     "send_test",
+    "wants",
 ]

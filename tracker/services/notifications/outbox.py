@@ -10,8 +10,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from tracker.core.dips import FoundDip
+from tracker.core.display import utc_text
 from tracker.core.notifications.events import Event
-from tracker.core.notifications.messages import CHANGED, SHOWN
+from tracker.core.notifications.messages import CHANGED, DIP_EVENT, SHOWN
 from tracker.core.vocabulary import SEVERITY
 from tracker.models import Notification
 from tracker.settings import ChannelSettings, Settings
@@ -83,5 +85,17 @@ def review_event(
         if wants(channel, "review.weekly"):
             event = Event("review.weekly", now, week=week, sections=sections[channel.lang])
             _queue(channel, event, f"review:{week}")
+            queued += 1
+    return queued
+
+
+def dip_event(dip: FoundDip, *, now: datetime, settings: Settings) -> int:
+    """Queue `payments.dip_unlogged` for every channel that wants it."""
+    queued = 0
+    for channel in settings.notifications.channels:
+        if wants(channel, DIP_EVENT):
+            event = Event(DIP_EVENT, now, dip=dip.stored())
+            subject = f"dip:{utc_text(dip.started_at)}:{dip.channel}"
+            _queue(channel, event, subject[:64])
             queued += 1
     return queued
