@@ -52,7 +52,7 @@ def test_a_dip_nobody_logged_is_announced_once_after_the_wait(app, api, gateway,
     first = receiver.received[0].json["markdown"]["content"]
     assert first.startswith("**成功率下跌未登记事件：unionpay渠道入金有效成功率下跌至50.000%**")
     assert "> 时段：2026-11-24 13:56 – 14:14 (Asia/Shanghai)" in first
-    assert "> 失败笔数：1000 / 3600 笔失败" in first
+    assert "> 失败笔数：3600 笔中失败 1000 笔" in first
     link = first.rsplit("(", 1)[1].rstrip(")")
     assert link.startswith("https://tracker.example.com/incidents/new?")
     asked = parse_qs(urlsplit(link).query)

@@ -5,12 +5,16 @@ import json
 import os
 import shutil
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.servers import admin_token, cli, environment, serving
+from tests.services.test_dips import PAY_IN, minute_rows
+from tracker.core.weekly.model import week_name
 
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -62,6 +66,8 @@ def site(tmp_path_factory):
         tmp_path_factory.mktemp("site"),
         scheduler_enabled="false",
         notifications_channels=json.dumps([channel]),
+        payments_rates=json.dumps([PAY_IN]),  # watched for dips: the dashboard lists one
+        dips_min_attempts="150",
     )
     SITE_ENV.update(env)
     yield from _serve(env)
@@ -206,7 +212,8 @@ def test_a_forged_post_without_its_csrf_token_is_refused(page, site):
 
 
 def _alertmanager_body(service):
-    starts = "2026-11-30T02:10:00.000000000Z"
+    # half an hour ago: after the dip the dashboard lists (a draft covers what follows it)
+    starts = (datetime.now(UTC) - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:00.000000000Z")
     alert = {
         "status": "firing",
         "labels": {"alertname": "SettlementJobLate", "service": service, "severity": "page"},
@@ -240,6 +247,18 @@ def test_every_page_in_both_languages(browser, site):
         "announced_at": "2026-01-01T00:00:00+08:00",
     }
     window_id = _api(f"{base}/api/v1/maintenance-windows", token, window)["id"]
+    # unionpay at 50% for ten minutes two hours ago, nobody logged it: the dashboard lists it
+    outage = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+    rows = [
+        row
+        for i in range(-15, 25)
+        for channel in ("unionpay", "alipay", "quiet")
+        for row in minute_rows(
+            outage + timedelta(minutes=i), channel, failing=channel == "unionpay" and 0 <= i < 10
+        )
+    ]
+    _api(f"{base}/api/v1/payments/counts", token, {"counts": rows})
+    _api(f"{base}/api/v1/rollups", token, {})
     draft = _alertmanager_body("pos-settlement")
     _api(f"{base}/api/v1/alerts/alertmanager", token, draft)  # the triage queue has a draft
     # A send to the robot nobody answers for: the outbox page shows the attempts and errors.
@@ -252,6 +271,7 @@ def test_every_page_in_both_languages(browser, site):
         "new-incident": "/incidents/new",
         "incident": "/incidents/1",
         "report": "/report?week=2024-W30",
+        "report-this-week": f"/report?week={week_name(outage, ZoneInfo('Asia/Shanghai'))}",
         "services": "/services",
         "service": "/services/pos-settlement",
         "maintenance": "/maintenance",
@@ -265,6 +285,10 @@ def test_every_page_in_both_languages(browser, site):
         for name, path in pages.items():
             page.goto(path)
             shot(page, f"20-{lang}-{name}")
+        page.goto("/")
+        page.click("#dips a.button >> nth=0")  # 登记事件: the form with the dip filled in
+        page.wait_for_url("**/incidents/new?**")
+        shot(page, f"20-{lang}-dip-incident-form")
     context.close()
 
 

@@ -487,7 +487,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dips.span": ("时段", "When"),
     "dips.worst": ("最低", "Lowest"),
     "dips.failures": ("失败笔数", "Failures"),
-    "dips.failures_of": ("{failures} / {attempts} 笔失败", "{failures} of {attempts} failed"),
+    "dips.failures_of": ("{attempts} 笔中失败 {failures} 笔", "{failures} of {attempts} failed"),
 }
 
 
