@@ -494,10 +494,14 @@ def _stored_time(db, moment: datetime):
     return naive if _is_postgres(db) else naive.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def seed_year(app, *, days: int, channels: int, until: datetime) -> int:
+def seed_year(
+    app, *, days: int, channels: int, until: datetime, seeded: dict[str, str] | None = None
+) -> int:
     """`days` of per-minute counts before `until` for `channels` channels on the three series
     the rates read, written by one INSERT ... SELECT, then the daily totals (cut in the
-    configured zone) as the sums of those minutes by another. Returns the minute rows."""
+    configured zone) as the sums of those minutes by another. Returns the minute rows.
+    `seeded`: the counts per outcome column as SQL of the minute's number i (SEEDED_COUNTS)."""
+    seeded = seeded or SEEDED_COUNTS
     from tracker.core.windows import local_midnight
     from tracker.models import COUNT_COLUMNS, FEN_COLUMNS
     from tracker.services.payments import DAILY_ZONE
@@ -509,7 +513,7 @@ def seed_year(app, *, days: int, channels: int, until: datetime) -> int:
     names = [f"ch{n:02d}" for n in range(channels)]
     channel_rows = ", ".join(f"('{c}')" for c in names)
     series_rows = ", ".join(f"('{d}', '{s}')" for d, s in RATE_SERIES)
-    counted = ", ".join(SEEDED_COUNTS)
+    counted = ", ".join(seeded)
     if _is_postgres(db):
         head = ""
         numbers = f"generate_series(0, {minutes - 1}) AS m(i)"
@@ -525,7 +529,7 @@ def seed_year(app, *, days: int, channels: int, until: datetime) -> int:
             f"(SELECT column1 AS direction, column2 AS scope FROM (VALUES {series_rows}))"
         )
         minute = "datetime(?, '+' || i || ' minutes')"
-    counts = ", ".join(SEEDED_COUNTS.values())
+    counts = ", ".join(seeded.values())
     if _is_postgres(db):  # psycopg2 reads % as a placeholder
         counts = counts.replace("%", "%%")
     fill_minutes = (
@@ -1331,6 +1335,120 @@ def bench_alerts(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     ]
 
 
+# ---- dips: a month of minutes on 20 channels, every dip of every rate -----------------------
+
+# The seeded minutes with a 10-minute outage every day at minute 600 (300 system failures of
+# about 1,250 attempts: every rate far below its dip_below).
+DIP_COUNTS = {
+    **SEEDED_COUNTS,
+    "system_count": "CASE WHEN i % 1440 BETWEEN 600 AND 609 THEN 300 ELSE i % 3 END",
+}
+DIP_BELOW = {"pay_in_effective": 0.99, "pay_out_effective": 0.99, "first_attempt": 0.9}
+
+
+def _watched_rates() -> list[dict]:
+    import tomllib
+
+    rates = tomllib.loads((ROOT / "config" / "payments.toml").read_text())["rates"]
+    return [{**rate, "dip_below": DIP_BELOW[rate["name"]]} for rate in rates]
+
+
+def _floor_scan(app, since: datetime, until: datetime) -> tuple[float, float]:
+    """One SQL scan of the same minutes: fetched into Python with every count column the
+    rates read, and only added up in the database. Seconds of each."""
+    from tracker.models import COUNT_COLUMNS
+
+    db = app.extensions["tracker.db"]
+    mark = "%s" if _is_postgres(db) else "?"
+    where = f"FROM payment_minute WHERE minute >= {mark} AND minute < {mark}"
+    params = (_stored_time(db, since), _stored_time(db, until))
+    columns = ", ".join(COUNT_COLUMNS)
+    with db.connection_context():
+        fetched = timed(
+            lambda: db.execute_sql(
+                f"SELECT minute, direction, channel, scope, {columns} {where}", params
+            ).fetchall()
+        )
+        sums = ", ".join(f"SUM({c})" for c in COUNT_COLUMNS)
+        added = timed(lambda: db.execute_sql(f"SELECT COUNT(*), {sums} {where}", params).fetchall())
+    return fetched, added
+
+
+def bench_dips(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """Every dip of every watched rate on 20 channels and `all` over 31 days of minutes, and
+    the rollup with dips looked for ÷ without."""
+    import logging
+
+    from tracker.app import create_app
+    from tracker.db import database
+    from tracker.models import PaymentRevision
+    from tracker.services import dips
+    from tracker.services.rollup import take_snapshot
+    from tracker.settings import load_settings
+
+    logging.disable(logging.WARNING)
+    days, channels = 31, args.dips_channels
+    with tempfile.TemporaryDirectory() as tmp:
+        watched = {"payments": {"rates": _watched_rates()}}
+        app = fresh_app(args.database_url, Path(tmp) / "dips", **watched)
+        settings = app.extensions["tracker.settings"]
+        url = settings.effective_database_url
+        plain = create_app(
+            load_settings(environ={}, overrides={"database_url": url, "data_dir": str(tmp)})
+        )
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        since = now - timedelta(days=days)
+        rows = seed_year(app, days=days, channels=channels, until=now, seeded=DIP_COUNTS)
+        with app.app_context(), database.connection_context(), database.atomic():
+            hours = int((now - since) / timedelta(hours=1)) + 1
+            start = since.replace(minute=0)
+            PaymentRevision.renew(start + timedelta(hours=h) for h in range(hours))
+        finding, scans, added = [], [], []
+        for _ in range(args.repeat):  # interleaved: the floor, then tracker from cold
+            fetched, summed = _floor_scan(app, since, now)
+            scans.append(fetched)
+            added.append(summed)
+            dips.forget()
+            with app.app_context(), database.connection_context():
+                started = time.perf_counter()
+                found = dips.dips_between(since, now, settings=settings, now=now)
+                finding.append(time.perf_counter() - started)
+        series = len(settings.payments.definitions()) * (channels + 1)
+        per_series = {(d.rate, d.channel) for d in found}
+        assert len(per_series) == series, f"dips on {len(per_series)} of {series} series"
+        assert all(d.worst < 0.9 for d in found), "a dip that is no outage"
+        assert abs(len(found) - series * days) <= series, f"{len(found)} dips, one a day expected"
+        dips.forget()  # a process started afresh: the week's hours are read once
+        with app.app_context(), database.connection_context():
+            cold = timed(lambda: take_snapshot(now=now, settings=settings))
+        on_runs, off_runs = [], []
+        hour = now.replace(minute=0)
+        for _ in range(args.repeat):  # a write into this hour between rollups, as live counts
+            for target, runs in ((app, on_runs), (plain, off_runs)):
+                with target.app_context(), database.connection_context():
+                    with database.atomic():
+                        PaymentRevision.renew([hour])
+                    target_settings = target.extensions["tracker.settings"]
+                    runs.append(timed(lambda s=target_settings: take_snapshot(now=now, settings=s)))
+    best, floor, summed = min(finding), min(scans), min(added)
+    on, off = min(on_runs), min(off_runs)
+    return [
+        (
+            f"dips: {days} days × {channels} channels of minutes ({rows:,} buckets), every dip "
+            f"of {len(DIP_BELOW)} rates on each channel and all ({len(found):,} dips), from cold",
+            f"{best:.2f} s vs one SQL scan fetching the same minutes {floor:.2f} s "
+            f"(adding them up in SQL: {summed:.2f} s)",
+            f"{best / floor:.2f} (tracker ÷ the scan; target ≤ 2); {best / summed:.1f} ÷ the sum",
+        ),
+        (
+            "rollup with dips looked for ÷ without, the hour being written to read again",
+            f"{on * 1000:,.0f} ms vs {off * 1000:,.0f} ms (the first with dips, from cold: "
+            f"{cold:.2f} s)",
+            f"{on / off:.2f} (target ≤ 1.2)",
+        ),
+    ]
+
+
 SECTIONS = {
     "payments": bench_payments,
     "transactions": bench_transactions,
@@ -1341,6 +1459,7 @@ SECTIONS = {
     "soak": bench_soak,
     "notifications": bench_notifications,
     "alerts": bench_alerts,
+    "dips": bench_dips,
 }
 
 
@@ -1379,6 +1498,9 @@ def main() -> None:
         type=int,
         default=3,
         help="channels in the rollup benchmark (3 series each: the ones the rates read)",
+    )
+    parser.add_argument(
+        "--dips-channels", type=int, default=20, help="channels in the dips benchmark"
     )
     parser.add_argument("--load-seconds", type=int, default=15, help="wrk's run per endpoint")
     parser.add_argument("--load-connections", type=int, default=16, help="wrk's open connections")

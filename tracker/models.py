@@ -410,6 +410,27 @@ def _series_totals(
     return {o: int(n) for o, n in zip(OUTCOMES, sums, strict=True) if n is not None}
 
 
+def _totals_by_series(
+    model: type[BaseModel], period: peewee.Field, first: Any, end: Any
+) -> dict[tuple[str, str, str], dict[str, int]]:
+    """(direction, channel, scope) → Σ count per outcome of rows whose `period` column is in
+    [first, end): every series in one query."""
+    series = [model.direction, model.channel, model.scope]
+    sums = [peewee.fn.SUM(getattr(model, c)) for c in COUNT_COLUMNS]
+    query = (
+        model.select(*series, *sums)
+        .where((period >= first) & (period < end))
+        .group_by(*series)
+        .tuples()
+    )
+    return {
+        (direction, channel, scope): {
+            o: int(n) for o, n in zip(OUTCOMES, counts, strict=True) if n is not None
+        }
+        for direction, channel, scope, *counts in query
+    }
+
+
 class NeverReusedId(peewee.AutoField):
     """A row id no later row gets again, even after the newest row is deleted: SQLite's
     AUTOINCREMENT (PostgreSQL's sequences never go back anyway)."""
@@ -537,6 +558,13 @@ class PaymentMinute(BaseModel):
         return _series_totals(cls, cls.minute, since, until, **series)
 
     @classmethod
+    def totals_by_series(
+        cls, since: datetime, until: datetime
+    ) -> dict[tuple[str, str, str], dict[str, int]]:
+        """(direction, channel, scope) → Σ count per outcome over minutes in [since, until)."""
+        return _totals_by_series(cls, cls.minute, since, until)
+
+    @classmethod
     def channels_between(cls, since: datetime, until: datetime) -> list[str]:
         """The distinct channels with a bucket in [since, until), in name order."""
         query = (
@@ -644,6 +672,11 @@ class PaymentDay(BaseModel):
         """Σ count per outcome over local days [first, end)."""
         series = {"direction": direction, "scope": scope, "channel": channel}
         return _series_totals(cls, cls.day, first, end, **series)
+
+    @classmethod
+    def totals_by_series(cls, first: date, end: date) -> dict[tuple[str, str, str], dict[str, int]]:
+        """(direction, channel, scope) → Σ count per outcome over local days [first, end)."""
+        return _totals_by_series(cls, cls.day, first, end)
 
 
 class PaymentStage(BaseModel):

@@ -101,6 +101,8 @@ def unlogged_in_windows(
     """What the rollup keeps: how many dips of each watched rate on each channel (and `all`)
     no record covers, with a low minute in the last day and week (every channel with counts
     in the week present, from zero), and those of the week."""
+    if not watched(settings):
+        return [], []
     week = now - ROLLING_WINDOWS["7d"]
     found = [d for d in dips_between(week, now, settings=settings, now=now) if not d.logged]
     channels = [ALL, *channels_between(week, now, zone=settings.zone)]

@@ -32,7 +32,7 @@ from tracker.errors import NotFound
 from tracker.models import Incident
 from tracker.models import Snapshot as StoredSnapshot
 from tracker.services.dips import announce, unlogged_in_windows
-from tracker.services.payments import channels_between, rates_between
+from tracker.services.payments import rates_by_channel
 from tracker.services.slo import graded_since, load_facts
 from tracker.settings import Settings
 
@@ -138,12 +138,7 @@ def _rates(
 
     def per_channel(since: datetime, until: datetime) -> dict[str, list[RateFigure]]:
         if (since, until) not in read:
-            read[since, until] = {
-                channel: rates_between(
-                    definitions, since=since, until=until, channel=channel, zone=zone
-                )
-                for channel in channels_between(since, until, zone=zone)
-            }
+            read[since, until] = rates_by_channel(definitions, since=since, until=until, zone=zone)
         return read[since, until]
 
     rows = []

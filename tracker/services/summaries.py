@@ -8,7 +8,7 @@ from datetime import date, datetime
 from tracker.core.summary import ChannelRates, ServiceAvailability, Summary, parse_month, parse_year
 from tracker.core.windows import local_midnight, year_bounds
 from tracker.errors import NotFound
-from tracker.services.payments import channels_between, rates_between
+from tracker.services.payments import rates_between, rates_by_channel
 from tracker.services.slo import availability_between, incident_counts, scopes, time_to
 from tracker.settings import Settings
 
@@ -55,8 +55,8 @@ def _summary(
         zone=zone,
         rates=tuple(rates_between(definitions, channel=None, **window)),
         channels=tuple(
-            ChannelRates(channel, tuple(rates_between(definitions, channel=channel, **window)))
-            for channel in channels_between(since, as_of, zone=zone)
+            ChannelRates(channel, tuple(rates))
+            for channel, rates in rates_by_channel(definitions, **window).items()
         ),
         availability=tuple(
             _availability(scope, since=since, until=as_of, now=now, settings=settings)

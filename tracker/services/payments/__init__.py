@@ -19,6 +19,7 @@ from tracker.services.payments.rates import (
     channels_between,
     outcome_totals,
     rates_between,
+    rates_by_channel,
     rates_report,
 )
 from tracker.services.payments.store import (
@@ -41,6 +42,7 @@ __all__ = [
     "ingest_json",
     "outcome_totals",
     "rates_between",
+    "rates_by_channel",
     "rates_report",
     "rebuild_daily_totals",
     "write",
