@@ -13,6 +13,7 @@ import hashlib
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,7 +35,6 @@ from tracker.models import (
     utc_of,
 )
 from tracker.services import notifications
-from tracker.services.payments import channels_between
 from tracker.settings import Settings
 
 HOUR = timedelta(hours=1)
@@ -63,13 +63,28 @@ def dips_between(
     """The dips with a low minute in [since, until), of every watched rate (or `rate`) on
     every channel and `all` (or `channel` only), each with what covers it, in time order. A
     dip is whole within the UTC hours the range touches."""
+    options = {"settings": settings, "now": now, "channel": channel, "rate": rate}
+    found, _ = _dips_and_channels(since, until, **options)
+    return found
+
+
+def _dips_and_channels(
+    since: datetime,
+    until: datetime,
+    *,
+    settings: Settings,
+    now: datetime,
+    channel: str | None = None,
+    rate: str | None = None,
+) -> tuple[list[FoundDip], list[str]]:
+    """`dips_between`, and the channels with counts in the hours read, in name order."""
     definitions = [d for d in watched(settings) if rate is None or d.name == rate]
     if not definitions or since >= until:
-        return []
+        return [], []
     first_minute, end_minute = _minute_at_or_after(since), _minute_at_or_after(until)
     first_hour = first_minute.replace(minute=0)
     hours = [first_hour + i * HOUR for i in range(_hours_between(first_hour, end_minute))]
-    found = _BLOCKS.dips(hours, definitions, settings)
+    found, counted = _BLOCKS.dips(hours, definitions, settings)
     low_from, low_until = _position(first_minute), _position(end_minute)
     labels = {d.name: (d.label_zh, d.label_en) for d in definitions}
     dips = [
@@ -89,7 +104,7 @@ def dips_between(
         if dip.first_low < low_until and dip.end > low_from  # a low minute in the range
     ]
     dips.sort(key=lambda d: (d.started_at, d.rate, d.channel != ALL, d.channel))
-    return covered(dips, settings=settings, now=now)
+    return covered(dips, settings=settings, now=now), sorted(counted)
 
 
 ROLLUP_WINDOWS = ("1d", "7d")  # tracker_payment_dips_unlogged{window}
@@ -104,8 +119,9 @@ def unlogged_in_windows(
     if not watched(settings):
         return [], []
     week = now - ROLLING_WINDOWS["7d"]
-    found = [d for d in dips_between(week, now, settings=settings, now=now) if not d.logged]
-    channels = [ALL, *channels_between(week, now, zone=settings.zone)]
+    found, seen = _dips_and_channels(week, now, settings=settings, now=now)
+    found = [d for d in found if not d.logged]
+    channels = [ALL, *seen]
     rows = []
     for window in ROLLUP_WINDOWS:
         low_from = _minute_at_or_after(now - ROLLING_WINDOWS[window])
@@ -214,12 +230,21 @@ def _moment(position: int) -> datetime:
 Found = dict[tuple[str, str], list[Dip]]  # (rate, channel or `all`) → its dips, in time order
 
 
+@dataclass(frozen=True)
+class _Hour:
+    """What an hour of minutes showed: its dips, and the channels with counts in it."""
+
+    found: Found
+    channels: frozenset[str]
+
+
 class _Blocks:
     """The dips of each UTC hour, remembered under the revision tokens they were found with
     (the hour's and the one before's, whose last minutes fill its first windows)."""
 
     def __init__(self) -> None:
-        self._kept: OrderedDict[tuple, tuple[tuple, Found]] = OrderedDict()
+        self._kept: OrderedDict[tuple[int, datetime], tuple[tuple, _Hour]] = OrderedDict()
+        self._options: dict[tuple, int] = {}  # what the dips were found with → a short key
         self._lock = threading.Lock()
 
     def clear(self) -> None:
@@ -228,16 +253,19 @@ class _Blocks:
 
     def dips(
         self, hours: Sequence[datetime], definitions: Sequence[RateDefinition], settings: Settings
-    ) -> Found:
-        """Every dip of these consecutive hours, joined across them."""
-        options = (
+    ) -> tuple[Found, frozenset[str]]:
+        """Every dip of these consecutive hours, joined across them, and the channels with
+        counts in them."""
+        found_with = (
             settings.dips.window_minutes,
             settings.dips.min_attempts,
             tuple((d.name, d.direction, d.scope, d.excludes, d.dip_below) for d in definitions),
         )
+        with self._lock:
+            options = self._options.setdefault(found_with, len(self._options))
         tokens = PaymentRevision.tokens(hours[0] - HOUR, hours[-1] + HOUR)
         wanted = {hour: (tokens.get(hour - HOUR), tokens.get(hour)) for hour in hours}
-        per_hour: dict[datetime, Found] = {}
+        per_hour: dict[datetime, _Hour] = {}
         with self._lock:
             for hour in hours:
                 kept = self._kept.get((options, hour))
@@ -255,10 +283,13 @@ class _Blocks:
                     while len(self._kept) > KEPT_HOURS:
                         self._kept.popitem(last=False)
         whole: dict[tuple[str, str], list[Dip]] = {}
+        channels: set[str] = set()
         for hour in hours:
-            for key, dips in per_hour[hour].items():
+            read = per_hour[hour]
+            channels |= read.channels
+            for key, dips in read.found.items():
                 whole.setdefault(key, []).extend(dips)
-        return {key: joined(dips) for key, dips in whole.items()}
+        return {key: joined(dips) for key, dips in whole.items()}, frozenset(channels)
 
 
 _BLOCKS = _Blocks()
@@ -283,7 +314,7 @@ def _stretches(hours: Sequence[datetime]) -> Iterable[list[datetime]]:
 
 def _read_hours(
     hours: Sequence[datetime], definitions: Sequence[RateDefinition], settings: Settings
-) -> dict[datetime, Found]:
+) -> dict[datetime, _Hour]:
     """The dips of each of these consecutive hours, from one read of their minutes (and the
     `window − 1` before them) per direction and scope."""
     window, floor = settings.dips.window_minutes, settings.dips.min_attempts
@@ -291,6 +322,7 @@ def _read_hours(
     base = _position(hours[0]) - lead  # position 0 of the minute lists
     size = len(hours) * HOUR_MINUTES + lead
     found: dict[datetime, Found] = {hour: {} for hour in hours}
+    counted: dict[datetime, set[str]] = {hour: set() for hour in hours}
     by_series: dict[tuple[str, str], list[RateDefinition]] = {}
     for definition in definitions:
         by_series.setdefault((definition.direction, definition.scope), []).append(definition)
@@ -315,7 +347,9 @@ def _read_hours(
                     if dips:
                         offset = base + start
                         found[hour][definition.name, channel] = [_moved(d, offset) for d in dips]
-    return found
+                    if channel != ALL and any(attempts[start + lead : start + lead + HOUR_MINUTES]):
+                        counted[hour].add(channel)
+    return {hour: _Hour(found[hour], frozenset(counted[hour])) for hour in hours}
 
 
 def _minute_counts(
