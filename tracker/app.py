@@ -41,7 +41,7 @@ def create_app(
         hops = settings.server.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
     app.extensions["tracker.settings"] = settings
-    app.extensions["tracker.grading"] = settings.grading.rules()
+    app.extensions["tracker.grading"] = settings.rules()
     app.extensions["tracker.charts"] = ChartCache()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app.url_map.converters["int"] = RowId  # before any route: ids beyond the column are 404s

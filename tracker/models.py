@@ -119,6 +119,7 @@ class Incident(BaseModel):
     # A record opened from alerts: when every one of its alerts had resolved (the latest
     # `endsAt`), proposed as the end of impact; never written into `mitigated_at` by itself.
     alerts_resolved_at = UTCDateTimeField(null=True)
+    regulatory_reported_at = UTCDateTimeField(null=True)
 
     class Meta:
         # Lists are newest first (detected_at, id), often filtered by status or grade.
@@ -500,6 +501,45 @@ class LoginAttempt(BaseModel):
     def clear(cls, name: str) -> int:
         """Forgive the failures at this name (an admin's unlock)."""
         return cls.update(cleared=True).where((cls.name == name) & ~cls.succeeded).execute()
+
+
+class FollowUp(BaseModel):
+    """An action item of an incident (DESIGN §11): who does what by when."""
+
+    incident = peewee.ForeignKeyField(Incident, on_delete="CASCADE", index=True)
+    title = peewee.CharField(max_length=200)
+    owner = peewee.CharField(max_length=200, index=True)
+    due_on = peewee.DateField()
+    status = peewee.CharField(max_length=16, default="open")
+    priority = peewee.CharField(max_length=8, default="medium")
+    url = peewee.CharField(max_length=2000, null=True)
+    done_at = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    created_by = peewee.CharField(max_length=200)
+
+    class Meta:
+        table_name = "follow_up"
+        indexes = ((("status", "due_on"), False),)
+
+
+class PendingChange(BaseModel):
+    """A change of grade, responsibility or regulatory level waiting for a second admin
+    (DESIGN §11): what it changes from and to, who proposed it and who decided."""
+
+    incident = peewee.ForeignKeyField(Incident, on_delete="CASCADE", index=True)
+    proposed_by = peewee.CharField(max_length=200)
+    proposed_at = UTCDateTimeField()
+    before = peewee.JSONField()
+    after = peewee.JSONField()
+    reason = peewee.TextField(default="")
+    status = peewee.CharField(max_length=16, default="pending", index=True)
+    decided_by = peewee.CharField(max_length=200, null=True)
+    decided_at = UTCDateTimeField(null=True)
+    decision_reason = peewee.TextField(default="")
+
+    class Meta:
+        table_name = "pending_change"
 
 
 class PaymentChannel(BaseModel):
@@ -955,6 +995,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     AuditRecord,
     MaintenanceWindow,
     ApiToken,
+    FollowUp,
+    PendingChange,
     PaymentChannel,
     PaymentMinute,
     PaymentRevision,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar
 
@@ -32,13 +32,16 @@ from tracker.core.vocabulary import (
     RESERVED_SERVICE_KEYS,
     SERVICE_KEY_PATTERN,
     AlertStatus,
+    ChangeStatus,
     DetectionSource,
     Direction,
+    FollowUpStatus,
     Grade,
     ListGrade,
     NotificationEvent,
     NotificationStatus,
     Outcome,
+    Priority,
     RegulatoryLevel,
     RootCause,
     Scope,
@@ -297,6 +300,9 @@ class IncidentFields(Input):
     fund_loss: Amount | None = None
     regulatory_level: RegulatoryLevel = "none"
     postmortem_url: PostmortemUrl | None = None
+    regulatory_reported_at: Instant | None = Field(
+        None, description="When the regulator was told (DESIGN §11)"
+    )
 
 
 class IncidentCreate(IncidentFields):
@@ -351,6 +357,7 @@ class IncidentRecord(Output):
     fund_loss: Amount | None
     regulatory_level: RegulatoryLevel
     postmortem_url: str | None
+    regulatory_reported_at: UtcTime | None = None
     created_at: UtcTime
     updated_at: UtcTime
     created_by: str
@@ -365,6 +372,71 @@ class IncidentOut(IncidentRecord):
     suggested_grade: Grade
     suggested_grade_reason: str
     attributed_weight: float
+    regulatory_deadline: UtcTime | None = Field(
+        None, description="When the regulator must have heard of it (a reported level only)"
+    )
+
+
+# ---- after the incident (DESIGN §11) --------------------------------------------------------
+
+
+class FollowUpCreate(Input):
+    title: str = Field(min_length=1, max_length=200)
+    owner: str = Field(min_length=1, max_length=200, description="Who does it")
+    due_on: date = Field(description="Local date it is due; overdue from the day after")
+    status: FollowUpStatus = "open"
+    priority: Priority = "medium"
+    url: PostmortemUrl | None = Field(None, description="The ticket")
+
+
+class FollowUpPatch(Input):
+    """Any field; fields left out keep their value."""
+
+    title: str = Omittable(min_length=1, max_length=200)
+    owner: str = Omittable(min_length=1, max_length=200)
+    due_on: date = Omittable()
+    status: FollowUpStatus = Omittable()
+    priority: Priority = Omittable()
+    url: PostmortemUrl | None = Omittable()
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class FollowUpOut(Output):
+    id: int
+    incident_id: int
+    incident_title: str
+    title: str
+    owner: str
+    due_on: date
+    status: FollowUpStatus
+    priority: Priority
+    url: str | None
+    done_at: UtcTime | None
+    overdue: bool = Field(description="Open or in progress and due before today (local)")
+    created_at: UtcTime
+    updated_at: UtcTime
+    created_by: str
+
+
+class ChangeDecision(Input):
+    reason: str = Field(min_length=1, max_length=2000, description="Why (both steps say why)")
+
+
+class ChangeOut(Output):
+    id: int
+    incident_id: int
+    incident_title: str
+    proposed_by: str
+    proposed_at: UtcTime
+    before: dict[str, Any] = Field(description="The values in force when it was proposed")
+    after: dict[str, Any] = Field(description="The values it proposes")
+    reason: str
+    status: ChangeStatus
+    decided_by: str | None
+    decided_at: UtcTime | None
+    decision_reason: str
 
 
 class TimelineCreate(Input):
@@ -582,6 +654,8 @@ AuditEntity = Literal[
     "payment_import",
     "weekly_review",
     "user",
+    "follow_up",
+    "pending_change",
 ]
 
 
@@ -589,6 +663,17 @@ class AuditQuery(PageQuery):
     entity: AuditEntity | None = None
     entity_id: str | None = Field(None, max_length=64)
     since: QueryInstant | None = None
+
+
+class FollowUpQuery(PageQuery):
+    status: FollowUpStatus | None = None
+    owner: str | None = Field(None, min_length=1, max_length=200)
+    overdue: bool | None = Field(None, description="true: only the overdue ones")
+
+
+class ChangeQuery(PageQuery):
+    status: ChangeStatus | None = None
+    incident_id: int | None = Field(None, ge=1)
 
 
 class NotificationQuery(PageQuery):

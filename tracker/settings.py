@@ -145,6 +145,10 @@ class GradingSettings(_Section):
     regulatory_floor: dict[RegulatoryLevel, IncidentGrade] = Field(
         description="The lowest grade a regulatory level allows"
     )
+    approval: bool = Field(
+        description="A change of grade, responsibility or regulatory level waits for a second "
+        "admin (maker–checker, DESIGN §11)"
+    )
 
     @field_validator("thresholds")
     @classmethod
@@ -157,7 +161,7 @@ class GradingSettings(_Section):
                     raise ValueError(f"{dimension}.{grade}: {exc}") from None
         return value
 
-    def rules(self) -> GradingRules:
+    def rules(self, report_within_minutes: int = 30) -> GradingRules:
         return GradingRules(
             thresholds={
                 dimension: {grade: Threshold.parse(v) for grade, v in by_grade.items()}
@@ -166,6 +170,7 @@ class GradingSettings(_Section):
             regulatory_floor=dict(self.regulatory_floor),
             tier_weights=dict(self.tier_weights),
             full_outage_ratio=self.full_outage_ratio,
+            report_within_minutes=report_within_minutes,
         )
 
 
@@ -298,6 +303,27 @@ class AlertSettings(_Section):
     )
 
 
+class FollowUpSettings(_Section):
+    remind_at: str = Field(
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Local time (HH:MM) of the daily digest of overdue follow-ups",
+    )
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.remind_at.split(":")
+        return int(hour), int(minute)
+
+
+class RegulatorySettings(_Section):
+    report_within_minutes: int = Field(
+        ge=1,
+        le=7 * 1440,
+        description="A record at a reported level (较大 and worse) must reach the regulator "
+        "within this many minutes of its detection",
+    )
+
+
 class DipSettings(_Section):
     window_minutes: int = Field(
         ge=1,
@@ -370,6 +396,12 @@ class Settings(_Section):
     notifications: NotificationSettings
     alerts: AlertSettings
     dips: DipSettings
+    follow_ups: FollowUpSettings
+    regulatory: RegulatorySettings
+    quotas: dict[Literal["AB", "C", "D"], Annotated[int, Field(ge=0, le=100_000)]] = Field(
+        description="Incidents allowed per calendar year by grade, responsibility-weighted, "
+        "e.g. `AB = 0` (the key result 事故数AB级0次)"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -405,6 +437,10 @@ class Settings(_Section):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def rules(self) -> GradingRules:
+        """The rules of a record: grading, and the regulator's deadline."""
+        return self.grading.rules(self.regulatory.report_within_minutes)
 
 
 def setting_names(model: type[BaseModel] = Settings, prefix: str = "") -> Iterator[tuple[str, Any]]:

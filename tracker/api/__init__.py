@@ -6,6 +6,7 @@ from tracker.api import (  # noqa: F401  (routes)
     alerts,
     audit,
     auth,
+    followups,
     incidents,
     maintenance,
     notifications,

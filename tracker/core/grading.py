@@ -42,12 +42,14 @@ class Threshold:
 
 @dataclass(frozen=True, eq=False)  # one object per app, hashed by identity: a cache key
 class GradingRules:
-    """dimension -> grade -> threshold, the regulatory floor, and how minutes are weighted."""
+    """dimension -> grade -> threshold, the regulatory floor, how minutes are weighted, and
+    how soon the regulator must hear of a record at a reported level (DESIGN §11)."""
 
     thresholds: dict[str, dict[str, Threshold]]
     regulatory_floor: dict[str, str]
     tier_weights: dict[int, float]
     full_outage_ratio: float
+    report_within_minutes: int = 30
 
 
 @dataclass(frozen=True)

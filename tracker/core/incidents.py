@@ -12,7 +12,14 @@ from tracker.core.exact import exact
 from tracker.core.vocabulary import SEVERITY
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
-TIME_FIELDS = ("impact_started_at", "detected_at", "acknowledged_at", "mitigated_at", "resolved_at")
+TIME_FIELDS = (
+    "impact_started_at",
+    "detected_at",
+    "acknowledged_at",
+    "mitigated_at",
+    "resolved_at",
+    "regulatory_reported_at",
+)
 # (earlier, later): `earlier` may not come after `later`. Detection may follow mitigation.
 ORDER = (
     ("impact_started_at", "detected_at"),
@@ -22,6 +29,7 @@ ORDER = (
     ("detected_at", "resolved_at"),
     ("acknowledged_at", "resolved_at"),
     ("mitigated_at", "resolved_at"),
+    ("detected_at", "regulatory_reported_at"),  # the regulator hears of what was detected
 )
 STATUS_NEEDS = {"mitigated": "mitigated_at", "resolved": "resolved_at", "closed": "resolved_at"}
 SHARE_TOLERANCE = 1e-9

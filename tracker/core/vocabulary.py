@@ -43,6 +43,10 @@ NotificationEvent = Literal[
     "review.weekly",
     "payments.dip_unlogged",
 ]
+# After the incident (DESIGN §11): follow-ups and their priorities; changes awaiting approval.
+FollowUpStatus = Literal["open", "in_progress", "done", "wont_do"]
+Priority = Literal["high", "medium", "low"]
+ChangeStatus = Literal["pending", "approved", "rejected", "withdrawn"]
 ChannelKind = Literal["wecom", "dingtalk", "feishu", "slack", "webhook", "email"]
 NotificationStatus = Literal["pending", "sent", "failed"]
 
@@ -66,6 +70,14 @@ SCOPES: tuple[str, ...] = get_args(Scope)
 NOTIFICATION_EVENTS: tuple[str, ...] = get_args(NotificationEvent)
 CHANNEL_KINDS: tuple[str, ...] = get_args(ChannelKind)
 NOTIFICATION_STATUSES: tuple[str, ...] = get_args(NotificationStatus)
+FOLLOW_UP_STATUSES: tuple[str, ...] = get_args(FollowUpStatus)
+FOLLOW_UP_OPEN: tuple[str, ...] = ("open", "in_progress")  # what can fall overdue
+PRIORITIES: tuple[str, ...] = get_args(Priority)
+CHANGE_STATUSES: tuple[str, ...] = get_args(ChangeStatus)
+# The fields whose change waits for a second admin when `grading.approval` is on (DESIGN §11).
+APPROVED_FIELDS: tuple[str, ...] = ("grade", "responsibility", "regulatory_level")
+# Regulatory levels the regulator must hear of within `regulatory.report_within_minutes`.
+REPORTED_LEVELS: tuple[str, ...] = ("larger", "major", "extraordinary")
 
 # Grades counted together (DESIGN §4.3): A and B are reported as AB, the major tier.
 GRADE_GROUPS: dict[str, tuple[str, ...]] = {"AB": ("A", "B")}

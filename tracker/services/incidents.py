@@ -9,6 +9,7 @@ from typing import Any
 import peewee
 from playhouse.shortcuts import model_to_dict
 
+from tracker.core.aftercare import report_deadline
 from tracker.core.grading import GradingRules, IncidentFacts, Suggestion, suggest_grade
 from tracker.core.incidents import (
     FUTURE_TOLERANCE,
@@ -91,6 +92,9 @@ def incident_view(
     """The full read representation of a stored row (`model_to_dict` of one, or a row of a
     `.dicts()` query), with the suggestion as of `now` (given, when it was just computed)."""
     suggestion = suggestion or _suggestion(values, keys, tiers, rules=rules, now=now)
+    deadline = report_deadline(
+        values["regulatory_level"], values["detected_at"], rules.report_within_minutes
+    )
     return IncidentOut.model_validate(
         {
             **values,
@@ -98,6 +102,7 @@ def incident_view(
             "suggested_grade": suggestion.grade,
             "suggested_grade_reason": suggestion.reason,
             "attributed_weight": float(attributed_weight(values["responsibility"])),
+            "regulatory_deadline": deadline,
         }
     )
 

@@ -52,6 +52,7 @@ NULLABLE = frozenset(
         "acknowledged_at",
         "mitigated_at",
         "resolved_at",
+        "regulatory_reported_at",
     }
 )
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S"

@@ -23,6 +23,8 @@ class Event:
     week: str | None = None
     sections: str | None = None
     dip: dict[str, Any] | None = None  # `payments.dip_unlogged`: the dip as a snapshot keeps it
+    owner: str | None = None  # `followup.overdue`: whose items
+    items: list[dict[str, Any]] | None = None  # ... and what they are (id, title, due, record)
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from tracker.core.dips import FoundDip
@@ -20,6 +21,7 @@ TIMES = ("impact_started_at", "detected_at", "mitigated_at", "resolved_at")
 # that sends the whole record.
 SHOWN = ("id", "title", "grade", "status", "services", *TIMES)
 DIP_EVENT = "payments.dip_unlogged"
+FOLLOW_UP_EVENT = "followup.overdue"
 # What a change event names as changed.
 CHANGED = {"incident.graded": "grade", "incident.status": "status"}
 
@@ -43,6 +45,8 @@ def title_of(event: Event, lang: Lang) -> str:
         return review_title(event.week or "", lang)
     if event.kind == DIP_EVENT:
         return FoundDip.from_stored(event.dip or {}).title(lang)
+    if event.kind == FOLLOW_UP_EVENT:
+        return follow_up_title(event.owner or "", len(event.items or []), lang)
     return incident_title(event.incident or {}, lang)
 
 
@@ -66,6 +70,11 @@ def message_of(
         return dip_message(
             dip, delivery=delivery, at=event.at, lang=lang, zone=zone, base_url=base_url
         )
+    if event.kind == FOLLOW_UP_EVENT:
+        return follow_up_message(
+            event.owner or "", event.items or [], delivery=delivery, at=event.at, lang=lang,
+            base_url=base_url,
+        )  # fmt: skip
     if event.incident is None:
         raise ValueError(f"event {event.kind} has no incident")
     return incident_message(
@@ -184,6 +193,42 @@ def dip_message(
         markdown += ["", f"[{text('dips.log', lang)}]({link})"]
         plain.append(f"{text('dips.log', lang)}{sep}{link}")
     return Message(DIP_EVENT, delivery, at, title, "\n".join(markdown), "\n".join(plain), link)
+
+
+def follow_up_title(owner: str, n: int, lang: Lang) -> str:
+    return text("notify.followup.title", lang).format(owner=owner, n=n)
+
+
+def follow_up_message(
+    owner: str,
+    items: list[Mapping[str, Any]],
+    *,
+    delivery: str,
+    at: datetime,
+    lang: Lang,
+    base_url: str,
+) -> Message:
+    """The day's overdue follow-ups of one owner: each with its due date and its record."""
+    sep = text("separator", lang)
+    title = follow_up_title(owner, len(items), lang)
+    heading = f"{text(f'notify.{FOLLOW_UP_EVENT}', lang)}{sep}{title}"
+    markdown, plain = [f"**{heading}**", ""], [heading]
+    for item in items:
+        due = text("notify.followup.due", lang).format(due=item["due_on"])
+        record = f"#{item['incident_id']} {item['incident_title']}"
+        line = text("notify.followup.item", lang).format(title=item["title"], due=due)
+        shown = record
+        if base_url:
+            shown = f"[{record}]({incident_link(base_url, item['incident_id'])})"
+        markdown.append(f"> {line} · {shown}")
+        plain.append(f"- {line} · {record}")
+    link = None
+    if base_url:
+        link = f"{base_url.rstrip('/')}/follow-ups?owner={quote(owner)}&overdue=true"
+        markdown += ["", f"[{text('notify.open_follow_ups', lang)}]({link})"]
+        plain.append(f"{text('notify.open_follow_ups', lang)}{sep}{link}")
+    body, text_body = "\n".join(markdown), "\n".join(plain)
+    return Message(FOLLOW_UP_EVENT, delivery, at, title, body, text_body, link)
 
 
 def test_message(

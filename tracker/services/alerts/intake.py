@@ -201,7 +201,7 @@ def _open_draft(
         now=now,
     )
     tiers = {s.key: s.tier for s in services}
-    view = incident_view(stored, keys, tiers, rules=settings.grading.rules(), now=now)
+    view = incident_view(stored, keys, tiers, rules=settings.rules(), now=now)
     record = view.model_dump(mode="json")  # as GET /incidents/{id} answers it: the webhook's
     notifications.incident_event("incident.draft", record, actor=actor, now=now, settings=settings)
     return incident

@@ -13,12 +13,19 @@ from tracker.services.notifications.delivery import (
     send_pending,
     send_test,
 )
-from tracker.services.notifications.outbox import dip_event, incident_event, review_event, wants
+from tracker.services.notifications.outbox import (
+    dip_event,
+    follow_up_event,
+    incident_event,
+    review_event,
+    wants,
+)
 
 __all__ = [
     "channel_named",
     "counts",
     "dip_event",
+    "follow_up_event",
     "incident_event",
     "list_notifications",
     "pending",

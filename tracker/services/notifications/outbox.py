@@ -13,9 +13,10 @@ from typing import Any
 from tracker.core.dips import FoundDip
 from tracker.core.display import utc_text
 from tracker.core.notifications.events import Event
-from tracker.core.notifications.messages import CHANGED, DIP_EVENT, SHOWN
+from tracker.core.notifications.messages import CHANGED, DIP_EVENT, FOLLOW_UP_EVENT, SHOWN
 from tracker.core.vocabulary import SEVERITY
 from tracker.models import Notification
+from tracker.schemas import FollowUpOut
 from tracker.settings import ChannelSettings, Settings
 
 # The channel kinds whose messages carry the whole incident record (the signed webhook's
@@ -97,5 +98,28 @@ def dip_event(dip: FoundDip, *, now: datetime, settings: Settings) -> int:
             event = Event(DIP_EVENT, now, dip=dip.stored())
             subject = f"dip:{utc_text(dip.started_at)}:{dip.channel}"
             _queue(channel, event, subject[:64])
+            queued += 1
+    return queued
+
+
+def follow_up_event(
+    owner: str, items: list[FollowUpOut], *, now: datetime, settings: Settings
+) -> int:
+    """Queue one owner's `followup.overdue` digest for every channel that wants it."""
+    shown = [
+        {
+            "id": item.id,
+            "title": item.title,
+            "due_on": item.due_on.isoformat(),
+            "incident_id": item.incident_id,
+            "incident_title": item.incident_title,
+        }
+        for item in items
+    ]
+    queued = 0
+    for channel in settings.notifications.channels:
+        if wants(channel, FOLLOW_UP_EVENT):
+            event = Event(FOLLOW_UP_EVENT, now, owner=owner, items=shown)
+            _queue(channel, event, f"follow-ups:{owner}"[:64])
             queued += 1
     return queued
