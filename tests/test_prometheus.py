@@ -49,6 +49,9 @@ DESIGN_METRICS = (
     "tracker_http_requests_total",
     "tracker_http_request_duration_seconds_bucket",
     "tracker_payment_dips_unlogged",
+    "tracker_follow_ups",
+    "tracker_regulatory_reports_overdue",
+    "tracker_incident_quota_remaining",
 )
 # The shipped rates, each watched for dips (DESIGN §12), so their series are there at zero.
 WATCHED_RATES = [
@@ -82,6 +85,7 @@ def tracker(tmp_path_factory):
         scheduler_enabled="false",
         notifications_channels=json.dumps([channel]),
         payments_rates=json.dumps(WATCHED_RATES),
+        quotas=json.dumps({"AB": 0, "C": 2, "D": 6}),
     )
     token = admin_token(env, "e2e")
     with serving(env) as base:

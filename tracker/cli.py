@@ -25,6 +25,7 @@ from tracker.core.readable import SHARE_WORDS
 from tracker.core.texts import LANGS
 from tracker.core.vocabulary import (
     DETECTION_SOURCES,
+    FOLLOW_UP_STATUSES,
     GRADES,
     LIST_GRADES,
     NOTIFICATION_STATUSES,
@@ -755,6 +756,38 @@ def notifications_retry(notification_id: int) -> None:
     with _app():
         item = retry(notification_id, now=utcnow())
     click.echo(f"notification {item.id} to {item.channel}: {item.status}")
+
+
+# ---- follow-ups -------------------------------------------------------------------------------
+
+
+@main.group("follow-ups")
+def follow_ups() -> None:
+    """The action items of incidents (DESIGN §11)."""
+
+
+@follow_ups.command("list")
+@click.option("--overdue", is_flag=True, help="Only those open or in progress and past due")
+@click.option("--owner", help="Only this owner's")
+@click.option("--status", type=click.Choice(FOLLOW_UP_STATUSES), help="Only these")
+@click.option("--limit", type=click.IntRange(1, 200), default=200, show_default=True)
+def follow_ups_list(overdue: bool, owner: str | None, status: str | None, limit: int) -> None:
+    """Follow-ups by due date, the overdue first: due, status, owner, title, record."""
+    from tracker.schemas import FollowUpQuery
+    from tracker.services.followups import list_follow_ups
+
+    fields = {"overdue": True if overdue else None, "owner": owner, "status": status}
+    query = _validate(FollowUpQuery, {**fields, "limit": limit}, "query")
+    with _app() as app:
+        page = list_follow_ups(query, now=utcnow(), zone=app.extensions["tracker.settings"].zone)
+    for item in page.items:
+        late = "\toverdue" if item.overdue else ""
+        click.echo(
+            f"{item.due_on.isoformat()}\t{item.status}\t{item.owner}\t{item.title}\t"
+            f"#{item.incident_id} {item.incident_title}{late}"
+        )
+    if not page.items:
+        click.echo("no follow-ups" + (" overdue" if overdue else ""))
 
 
 # ---- reports ---------------------------------------------------------------------------------

@@ -159,6 +159,28 @@ def families(snapshot: Snapshot) -> Iterator[Metric]:
         if row.value is not None:
             rates.add_metric([row.rate, row.channel, row.window], row.value)
     yield rates
+    follow_ups = GaugeMetricFamily(
+        "tracker_follow_ups",
+        "Follow-ups open (or in progress), and those overdue",
+        labels=["state"],
+    )
+    for state in ("open", "overdue"):
+        follow_ups.add_metric([state], snapshot.follow_ups.get(state, 0))
+    yield follow_ups
+    overdue = GaugeMetricFamily(
+        "tracker_regulatory_reports_overdue",
+        "Records at a reported regulatory level past their deadline and not reported",
+    )
+    overdue.add_metric([], snapshot.regulatory_overdue)
+    yield overdue
+    quota = GaugeMetricFamily(
+        "tracker_incident_quota_remaining",
+        "Incidents the year's quota still allows, responsibility-weighted (negative: exceeded)",
+        labels=["grade"],
+    )
+    for row in snapshot.quotas:
+        quota.add_metric([row.grade], float(row.remaining))
+    yield quota
     unlogged = GaugeMetricFamily(
         "tracker_payment_dips_unlogged",
         "Dips of a success rate below its dip_below that no record or maintenance covers",

@@ -22,7 +22,7 @@ from tracker.clock import utcnow
 from tracker.core.weekly.model import last_week
 from tracker.core.windows import local_midnight
 from tracker.db import DATABASE_DOWN, database
-from tracker.services import jobs, notifications, reports, rollup
+from tracker.services import followups, jobs, notifications, regulatory, reports, rollup
 from tracker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,21 @@ def _weekly_export(now: datetime, settings: Settings) -> object:
     return reports.export_weekly(week, now=now, settings=settings, actor="scheduler", announce=True)
 
 
+def _regulatory(now: datetime, settings: Settings) -> object:
+    return regulatory.warn_due(now=now, settings=settings)
+
+
+def _follow_up_digest(now: datetime, settings: Settings) -> object:
+    return followups.send_digest(now=now, settings=settings)
+
+
+def _day_start(settings: Settings) -> Callable[[datetime], datetime]:
+    def tick(now: datetime) -> datetime:
+        return local_midnight(now.astimezone(settings.zone).date(), settings.zone)
+
+    return tick
+
+
 def _week_start(settings: Settings) -> Callable[[datetime], datetime]:
     def tick(now: datetime) -> datetime:
         local = now.astimezone(settings.zone).date()
@@ -81,10 +96,12 @@ def _week_start(settings: Settings) -> Callable[[datetime], datetime]:
 
 
 def job_table(settings: Settings) -> tuple[Job, ...]:
-    """Every scheduled job: the rollup, snapshot pruning, the Monday 09:00 export, and
-    sending what the notification outbox holds."""
+    """Every scheduled job: the rollup, snapshot pruning, the Monday 09:00 export, the daily
+    digest of overdue follow-ups, the regulator's deadlines, and sending what the
+    notification outbox holds."""
     interval = settings.rollup.interval_seconds
     every = settings.notifications.interval_seconds
+    hour, minute = settings.follow_ups.hour_minute
     return (
         Job("rollup", IntervalTrigger(seconds=interval, start_date=GRID), _grid(interval), _rollup),
         Job("prune", IntervalTrigger(hours=1, start_date=GRID), _grid(3600), _prune),
@@ -94,6 +111,13 @@ def job_table(settings: Settings) -> tuple[Job, ...]:
             _week_start(settings),
             _weekly_export,
         ),
+        Job(
+            "follow_up_digest",
+            CronTrigger(hour=hour, minute=minute, timezone=settings.zone),
+            _day_start(settings),
+            _follow_up_digest,
+        ),
+        Job("regulatory", IntervalTrigger(minutes=1, start_date=GRID), _grid(60), _regulatory),
         Job("notify", IntervalTrigger(seconds=every, start_date=GRID), _grid(every), _notify),
     )
 

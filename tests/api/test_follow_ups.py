@@ -109,3 +109,18 @@ def test_bad_input_is_refused_naming_the_field_and_stores_nothing(api, incident,
 def test_a_viewer_reads_but_does_not_write(api, incident):
     assert follow_up(api, incident["id"], role="viewer").status_code == 403
     assert api.get("/follow-ups", role="viewer").status_code == 200
+
+
+def test_the_cli_lists_follow_ups_and_the_overdue_ones(api, incident, runner):
+    from tracker.cli import main
+
+    follow_up(api, incident["id"], due_on=(today() - timedelta(days=1)).isoformat())
+    follow_up(api, incident["id"], title="复盘会", owner="李四")
+    every = runner.invoke(main, ["follow-ups", "list"])
+    assert every.exit_code == 0, every.output
+    lines = every.output.splitlines()
+    assert len(lines) == 2 and lines[0].endswith("\toverdue") and "复盘会" in lines[1]
+    late = runner.invoke(main, ["follow-ups", "list", "--overdue"])
+    assert late.output.splitlines() == [lines[0]]
+    wrong = runner.invoke(main, ["follow-ups", "list", "--owner", "x" * 300])
+    assert wrong.exit_code == 2 and "owner" in wrong.output

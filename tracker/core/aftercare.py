@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from tracker.core.display import count
 from tracker.core.vocabulary import FOLLOW_UP_OPEN, REPORTED_LEVELS
 
 # `incident.regulatory_due` goes out this long before the deadline, and again at it.
@@ -54,7 +55,35 @@ class QuotaRow:
     def remaining(self) -> Decimal:
         return Decimal(self.quota) - self.used
 
+    def to_json(self) -> dict[str, object]:
+        return {
+            "grade": self.grade,
+            "quota": self.quota,
+            "used": count(self.used),
+            "remaining": count(self.remaining),
+        }
+
     @property
     def remaining_ratio(self) -> float | None:
         """What is left as a share of the quota (None for a quota of 0: nothing to share)."""
         return None if self.quota == 0 else float(self.remaining) / self.quota
+
+
+@dataclass(frozen=True)
+class FollowUpTally:
+    """A period's follow-ups: opened in it, done in it, and due in it but not done by the
+    day they were due (done later, or still open)."""
+
+    opened: int = 0
+    done: int = 0
+    overdue: int = 0
+
+
+@dataclass(frozen=True)
+class LateReport:
+    """A record that reached the regulator after its deadline."""
+
+    incident_id: int
+    title: str
+    deadline: datetime
+    reported_at: datetime

@@ -45,7 +45,7 @@ def value_text(name: str, value: Any, lang: Lang, zone: ZoneInfo) -> str:
         return text("joiner", lang).join(_entry(e, lang) for e in value if isinstance(e, Mapping))
     if isinstance(value, list):
         return text("list_joiner", lang).join(str(v) for v in value)
-    if isinstance(value, str) and name.endswith("_at"):
+    if isinstance(value, str) and name.endswith(("_at", "_deadline")):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tracker.core.aftercare import QuotaRow
 from tracker.core.dips import FoundDip
 from tracker.core.display import count, utc_text
 from tracker.core.rates import RateFigure
@@ -126,6 +127,9 @@ class Snapshot:
     impairment: tuple[ImpairmentRow, ...] = ()
     dips: tuple[DipCountRow, ...] = ()
     unlogged_dips: tuple[FoundDip, ...] = ()  # of the last 7 days, in time order
+    follow_ups: dict[str, int] = field(default_factory=dict)  # open, overdue
+    regulatory_overdue: int = 0  # records past their deadline, not reported
+    quotas: tuple[QuotaRow, ...] = ()  # this calendar year, by grade
     id: int | None = None
     duration_seconds: float | None = field(default=None, compare=False)
 
@@ -150,6 +154,9 @@ class Snapshot:
             "impairment": [vars(row) for row in self.impairment],
             "dips": [vars(row) for row in self.dips],
             "unlogged_dips": [dip.stored() for dip in self.unlogged_dips],
+            "follow_ups": dict(self.follow_ups),
+            "regulatory_overdue": self.regulatory_overdue,
+            "quotas": [q.to_json() for q in self.quotas],
         }
 
     def view(self) -> dict[str, Any]:
@@ -170,6 +177,11 @@ class Snapshot:
             impairment=tuple(ImpairmentRow(**row) for row in data.get("impairment", [])),
             dips=tuple(DipCountRow(**row) for row in data.get("dips", [])),
             unlogged_dips=tuple(FoundDip.from_stored(d) for d in data.get("unlogged_dips", [])),
+            follow_ups=dict(data.get("follow_ups", {})),
+            regulatory_overdue=data.get("regulatory_overdue", 0),
+            quotas=tuple(
+                QuotaRow(q["grade"], q["quota"], Decimal(q["used"])) for q in data.get("quotas", [])
+            ),
             id=id,
             duration_seconds=duration_seconds,
         )

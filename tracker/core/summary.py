@@ -5,12 +5,13 @@ grade, and success rates per channel; as data, as Markdown (zh, en) and as JSON.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from tracker.core.aftercare import FollowUpTally, LateReport, QuotaRow
 from tracker.core.budget import Budget, error_budget
 from tracker.core.counts import GradeCount
 from tracker.core.display import count, percent, utc_text
@@ -91,6 +92,9 @@ class Summary:
     availability: tuple[ServiceAvailability, ...]  # `all` first, then each service
     counts: dict[str, GradeCount]
     time_to_mitigate: dict[str, DurationStats]
+    follow_ups: FollowUpTally = field(default_factory=FollowUpTally)
+    quotas: tuple[QuotaRow, ...] = ()  # a year's: what its quotas left
+    reported_late: tuple[LateReport, ...] = ()
 
     @property
     def kind(self) -> Kind:
@@ -191,6 +195,32 @@ def summary_markdown(summary: Summary, lang: Lang = "zh") -> str:
             for grade in SUMMARY_GRADES
         ],
     )
+    tally = summary.follow_ups
+    lines += [
+        "",
+        t("follow_ups").format(opened=tally.opened, done=tally.done, overdue=tally.overdue),
+    ]
+    if summary.kind == "year":
+        if summary.quotas:
+            lines += ["", t("quotas"), ""]
+            lines += _table(
+                [t(k) for k in ("grade", "quota", "used", "remaining")],
+                [
+                    [q.grade, str(q.quota), count(q.used), count(q.remaining)]
+                    for q in summary.quotas
+                ],
+            )
+        lines += ["", t("reported_late"), ""]
+        lines += [
+            "- "
+            + t("late_report").format(
+                id=late.incident_id,
+                title=late.title,
+                deadline=_local(late.deadline, summary.zone),
+                reported=_local(late.reported_at, summary.zone),
+            )
+            for late in summary.reported_late
+        ] or [f"- {t('none')}"]
     return "\n".join(lines) + "\n"
 
 
@@ -248,5 +278,24 @@ def summary_json(summary: Summary, lang: Lang = "zh") -> dict[str, Any]:
                 for grade in SUMMARY_GRADES
             },
         },
+        "follow_ups": vars(summary.follow_ups),
+        "quotas": [
+            {
+                "grade": q.grade,
+                "quota": q.quota,
+                "used": count(q.used),
+                "remaining": count(q.remaining),
+            }
+            for q in summary.quotas
+        ],
+        "reported_late": [
+            {
+                "incident_id": late.incident_id,
+                "title": late.title,
+                "deadline": utc_text(late.deadline),
+                "reported_at": utc_text(late.reported_at),
+            }
+            for late in summary.reported_late
+        ],
         "markdown": summary_markdown(summary, lang),
     }

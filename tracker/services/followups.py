@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import peewee
 from playhouse.shortcuts import model_to_dict
 
-from tracker.core.aftercare import is_overdue, local_today
+from tracker.core.aftercare import FollowUpTally, is_overdue, local_today
 from tracker.core.vocabulary import FOLLOW_UP_OPEN, UNCOUNTED_STATUSES
 from tracker.db import database
 from tracker.errors import Conflict, Invalid, NotFound
-from tracker.models import FollowUp, Incident, State
+from tracker.models import FollowUp, Incident, State, utc_of
 from tracker.schemas import FollowUpCreate, FollowUpOut, FollowUpPatch, FollowUpQuery, Page
 from tracker.services import audit, notifications
 from tracker.services.paging import paginate
@@ -213,3 +213,25 @@ def send_digest(*, now: datetime, settings: Settings) -> int:
             conflict_target=[State.key], update={State.value: today}
         ).execute()
     return queued
+
+
+def tally(since: datetime, until: datetime, *, zone: ZoneInfo) -> FollowUpTally:
+    """The follow-ups of [since, until): opened, done, and due in it but not done by their
+    due date (done later or still open; `wont_do` ones are not counted)."""
+    first = since.astimezone(zone).date()
+    end = (until - timedelta(microseconds=1)).astimezone(zone).date()
+    today = local_today(until, zone)
+    opened = FollowUp.select().where((FollowUp.created_at >= since) & (FollowUp.created_at < until))
+    done = FollowUp.select().where(
+        (FollowUp.status == "done") & (FollowUp.done_at >= since) & (FollowUp.done_at < until)
+    )
+    due = FollowUp.select(FollowUp.status, FollowUp.due_on, FollowUp.done_at).where(
+        (FollowUp.due_on >= first) & (FollowUp.due_on <= end) & (FollowUp.status != "wont_do")
+    )
+    late = 0
+    for status, due_on, done_at in due.tuples():
+        if status == "done":
+            late += utc_of(done_at).astimezone(zone).date() > due_on
+        else:
+            late += due_on < today
+    return FollowUpTally(opened.count(), done.count(), late)

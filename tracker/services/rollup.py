@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from tracker.core.aftercare import QuotaRow
 from tracker.core.availability import Windows, availability_by_window
 from tracker.core.budget import Budget, error_budget
 from tracker.core.counts import count_incidents
@@ -31,6 +32,7 @@ from tracker.db import database
 from tracker.errors import NotFound
 from tracker.models import Incident
 from tracker.models import Snapshot as StoredSnapshot
+from tracker.services import followups, regulatory
 from tracker.services.dips import announce, unlogged_in_windows
 from tracker.services.payments import rates_by_channel
 from tracker.services.slo import graded_since, load_facts
@@ -112,6 +114,10 @@ def compute(*, now: datetime, settings: Settings) -> Snapshot:
             for g, stats in time_to_by_grade(timed, kind="mitigate").items()
         ]
     dip_rows, unlogged = unlogged_in_windows(now=now, settings=settings)
+    year = {c.grade: c for c in counts if c.window == "ytd"}
+    quotas = tuple(
+        QuotaRow(grade, quota, year[grade].attributed) for grade, quota in settings.quotas.items()
+    )
     return Snapshot(
         taken_at=now,
         availability=tuple(availability_rows),
@@ -122,6 +128,9 @@ def compute(*, now: datetime, settings: Settings) -> Snapshot:
         impairment=tuple(impairment_rows),
         dips=tuple(dip_rows),
         unlogged_dips=tuple(unlogged),
+        follow_ups=followups.counts(now=now, zone=zone),
+        regulatory_overdue=regulatory.overdue_count(now=now, settings=settings),
+        quotas=tuple(sorted(quotas, key=lambda q: q.grade)),
     )
 
 

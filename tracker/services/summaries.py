@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from tracker.core.aftercare import QuotaRow
 from tracker.core.summary import ChannelRates, ServiceAvailability, Summary, parse_month, parse_year
 from tracker.core.windows import local_midnight, year_bounds
 from tracker.errors import NotFound
+from tracker.services import followups, regulatory
 from tracker.services.payments import rates_between, rates_by_channel
 from tracker.services.slo import availability_between, incident_counts, scopes, time_to
 from tracker.settings import Settings
@@ -47,6 +49,7 @@ def _summary(
     zone, as_of = settings.zone, min(until, now)
     definitions = settings.payments.definitions()
     window = {"since": since, "until": as_of, "zone": zone}
+    counts = incident_counts(since=since, until=as_of)
     return Summary(
         period=period,
         since=since,
@@ -62,8 +65,16 @@ def _summary(
             _availability(scope, since=since, until=as_of, now=now, settings=settings)
             for scope in scopes()
         ),
-        counts=incident_counts(since=since, until=as_of),
+        counts=counts,
         time_to_mitigate=time_to(since=since, until=as_of, kind="mitigate"),
+        follow_ups=followups.tally(since, as_of, zone=zone),
+        quotas=tuple(
+            QuotaRow(grade, quota, counts[grade].attributed)
+            for grade, quota in sorted(settings.quotas.items())
+        )
+        if len(period) == 4
+        else (),
+        reported_late=tuple(regulatory.reported_late_between(since, as_of, settings=settings)),
     )
 
 

@@ -19,7 +19,17 @@ from tracker.core.texts import Lang, term, text
 TIMES = ("impact_started_at", "detected_at", "mitigated_at", "resolved_at")
 # What an incident message shows of the record: all an event keeps of it, but for a format
 # that sends the whole record.
-SHOWN = ("id", "title", "grade", "status", "services", *TIMES)
+SHOWN = (
+    "id",
+    "title",
+    "grade",
+    "status",
+    "services",
+    *TIMES,
+    "regulatory_level",
+    "regulatory_deadline",
+)
+DUE_EVENT = "incident.regulatory_due"
 DIP_EVENT = "payments.dip_unlogged"
 FOLLOW_UP_EVENT = "followup.overdue"
 # What a change event names as changed.
@@ -132,9 +142,26 @@ def incident_message(
         for name in TIMES
         if incident.get(name)
     ]
+    headline = text(f"notify.{event}", lang)
+    if event == DUE_EVENT and incident.get("regulatory_deadline"):
+        deadline = incident["regulatory_deadline"]
+        facts.append(
+            (
+                text("regulatory_level", lang),
+                term("regulatory_level", incident.get("regulatory_level"), lang),
+            )
+        )
+        facts.append(
+            (
+                text("regulatory_deadline", lang),
+                value_text("regulatory_deadline", deadline, lang, zone),
+            )
+        )
+        if at >= datetime.fromisoformat(deadline.replace("Z", "+00:00")):
+            headline = text("notify.incident.regulatory_overdue", lang)
     facts.append((text("notify.by", lang), actor))
     link = incident_link(base_url, incident["id"])
-    heading = f"{text(f'notify.{event}', lang)}{sep}{title}"
+    heading = f"{headline}{sep}{title}"
     markdown = [f"**{heading}**", ""]
     markdown += [f"> {name}{sep}{value}" for name, value in facts]
     plain = [heading, *(f"{name}{sep}{value}" for name, value in facts)]
