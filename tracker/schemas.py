@@ -375,6 +375,12 @@ class IncidentOut(IncidentRecord):
     regulatory_deadline: UtcTime | None = Field(
         None, description="When the regulator must have heard of it (a reported level only)"
     )
+    pending_change_id: int | None = Field(
+        None,
+        description="In a write's answer: the change of grade, responsibility or regulatory "
+        "level it proposed, waiting for approval (/changes/{id}); the record shows the values "
+        "in force",
+    )
 
 
 # ---- after the incident (DESIGN §11) --------------------------------------------------------

@@ -10,7 +10,14 @@ from tracker.models import User
 from tracker.services.tokens import may
 
 ROLES = ("viewer", "ingest", "responder", "admin")
-PATH_VALUES = {"key": "gateway", "incident_id": "1", "window_id": "1", "notification_id": "1"}
+PATH_VALUES = {
+    "key": "gateway",
+    "incident_id": "1",
+    "window_id": "1",
+    "notification_id": "1",
+    "follow_up_id": "1",
+    "change_id": "1",
+}
 
 
 def _guarded_routes(app):

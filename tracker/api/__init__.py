@@ -6,6 +6,7 @@ from tracker.api import (  # noqa: F401  (routes)
     alerts,
     audit,
     auth,
+    changes,
     followups,
     incidents,
     maintenance,

@@ -19,7 +19,7 @@ from tracker.core.incidents import (
     status_errors,
     time_errors,
 )
-from tracker.core.vocabulary import GRADE_GROUPS, UNCOUNTED_STATUSES
+from tracker.core.vocabulary import APPROVED_FIELDS, GRADE_GROUPS, UNCOUNTED_STATUSES
 from tracker.db import TooSlow, database, exclusive, time_limit
 from tracker.errors import FieldError, Invalid, NotFound
 from tracker.models import (
@@ -39,7 +39,7 @@ from tracker.schemas import (
     TimelineCreate,
     TimelineOut,
 )
-from tracker.services import audit, notifications
+from tracker.services import approvals, audit, notifications
 from tracker.services.paging import paginate
 from tracker.settings import Settings
 
@@ -190,9 +190,14 @@ def create_incident(
         services = _resolve_services(data.services)
         tiers = {s.key: s.tier for s in services}
         suggestion = _checked(values, data.services, tiers, rules=rules, now=now)
+        keys = sorted(data.services)
+        proposal = _held_back(values, NEW_RECORD, keys, settings=settings)
+        if proposal:  # the record starts as it would without them, until they are approved
+            suggestion = _checked(values, keys, tiers, rules=rules, now=now, grading=False)
         incident = Incident.create(**values, created_at=now, updated_at=now, created_by=actor)
         _link(incident, services)
-        keys, stored = sorted(data.services), model_to_dict(incident)
+        stored = model_to_dict(incident)
+        waiting = _propose(incident.id, proposal, actor=actor, now=now)
         audit.record(
             "create",
             "incident",
@@ -204,7 +209,7 @@ def create_incident(
         )
         view = incident_view(stored, keys, tiers, rules=rules, now=now, suggestion=suggestion)
         _announce(view, None, actor=actor, now=now, settings=settings)
-    return view
+    return view.model_copy(update={"pending_change_id": waiting})
 
 
 def update_incident(
@@ -215,8 +220,12 @@ def update_incident(
     rules: GradingRules,
     now: datetime,
     settings: Settings,
+    approved: bool = False,
 ) -> IncidentOut:
-    """Apply the fields sent; every rule is re-checked against the merged record."""
+    """Apply the fields sent; every rule is re-checked against the merged record. With
+    `grading.approval` on, a change of grade, responsibility or regulatory level (of a record
+    that is not a draft) is checked, then held back as a proposal for another admin; the
+    rest applies at once. `approved`: the change is one an admin approved (approvals)."""
     changes = patch.changes()
     new_keys = changes.pop("services", None)
     # Read, merge and write under the incident's lock: two concurrent PATCHes (two replicas)
@@ -245,6 +254,10 @@ def update_incident(
                 "services", "name at least one service to accept a draft", "error.accept_draft"
             )
         suggestion = _checked(merged, keys, tiers, rules=rules, now=now, grading=grading)
+        proposal = {} if approved else _held_back(merged, stored, keys, settings=settings)
+        if proposal:  # checked as proposed; in force, the values stay as they are
+            suggestion = _checked(merged, keys, tiers, rules=rules, now=now, grading=False)
+        waiting = _propose(incident.id, proposal, actor=actor, now=now)
         if audit.record_update(
             "incident",
             incident.id,
@@ -261,7 +274,45 @@ def update_incident(
                 _link(incident, services)
         view = incident_view(merged, keys, tiers, rules=rules, now=now, suggestion=suggestion)
         _announce(view, stored, actor=actor, now=now, settings=settings)
-    return view
+    return view.model_copy(update={"pending_change_id": waiting})
+
+
+# What a record holds of the approved fields before anyone set them.
+NEW_RECORD = {"grade": None, "grade_reason": "", "responsibility": [], "regulatory_level": "none"}
+
+
+def _held_back(
+    values: dict[str, Any], stored: Mapping[str, Any], keys: list[str], *, settings: Settings
+) -> dict[str, tuple[Any, Any]]:
+    """With approval on and a record that is not a draft: the approved fields `values` would
+    change from `stored`, as (before, after), put back to `stored` in `values` (a grade's
+    reason goes with it)."""
+    if not settings.grading.approval or values["status"] == "triage":
+        return {}
+    changed = [f for f in APPROVED_FIELDS if values[f] != stored[f]]
+    if "grade" in changed and values["grade_reason"] != stored["grade_reason"]:
+        changed.append("grade_reason")
+    held = {f: (stored[f], values[f]) for f in changed}
+    for f in changed:
+        values[f] = stored[f]
+    return held
+
+
+def _propose(
+    incident_id: int, held: dict[str, tuple[Any, Any]], *, actor: str, now: datetime
+) -> int | None:
+    """Keep what `_held_back` held as a change waiting for approval (JSON values)."""
+    if not held:
+        return None
+    before = IncidentPatch.model_validate({f: b for f, (b, _) in held.items()})
+    after = IncidentPatch.model_validate({f: a for f, (_, a) in held.items()})
+    return approvals.propose(
+        incident_id,
+        before=before.model_dump(mode="json", include=set(held)),
+        after=after.model_dump(mode="json", include=set(held)),
+        actor=actor,
+        now=now,
+    )
 
 
 def _announce(
