@@ -68,6 +68,7 @@ def site(tmp_path_factory):
         notifications_channels=json.dumps([channel]),
         payments_rates=json.dumps([PAY_IN]),  # watched for dips: the dashboard lists one
         dips_min_attempts="150",
+        quotas=json.dumps({"AB": 0, "C": 2, "D": 6}),
     )
     SITE_ENV.update(env)
     yield from _serve(env)
@@ -258,6 +259,25 @@ def test_every_page_in_both_languages(browser, site):
         )
     ]
     _api(f"{base}/api/v1/payments/counts", token, {"counts": rows})
+    # a 较大 record ten minutes old, not reported yet, with follow-ups (one overdue)
+    detected = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    serious = {
+        "title": "银联代付通道超时",
+        "services": ["pos-settlement"],
+        "detected_at": detected.isoformat(),
+        "mitigated_at": (detected + timedelta(minutes=1)).isoformat(),
+        "impact_ratio": 0.3,
+        "regulatory_level": "larger",
+        "grade": "B",
+    }
+    serious_id = _api(f"{base}/api/v1/incidents", token, serious)["id"]
+    today = detected.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    for title, owner, due in (
+        ("补充代付通道超时告警", "张三", today - timedelta(days=2)),
+        ("复盘会并更新应急预案", "李四", today + timedelta(days=5)),
+    ):
+        item = {"title": title, "owner": owner, "due_on": due.isoformat(), "priority": "high"}
+        _api(f"{base}/api/v1/incidents/{serious_id}/follow-ups", token, item)
     _api(f"{base}/api/v1/rollups", token, {})
     draft = _alertmanager_body("pos-settlement")
     _api(f"{base}/api/v1/alerts/alertmanager", token, draft)  # the triage queue has a draft
@@ -278,6 +298,9 @@ def test_every_page_in_both_languages(browser, site):
         "maintenance-window": f"/maintenance/{window_id}",
         "notifications": "/notifications",
         "triage": "/triage",
+        "incident-aftercare": f"/incidents/{serious_id}",
+        "follow-ups": "/follow-ups",
+        "changes": "/changes",
         "not-found": "/incidents/999",
     }
     for lang in ("zh", "en"):

@@ -27,12 +27,13 @@ from werkzeug.exceptions import HTTPException
 from tracker.clock import utcnow
 from tracker.context import settings, zone
 from tracker.core.display import count, percent
-from tracker.core.readable import age, label
+from tracker.core.readable import age, label, value_text
 from tracker.core.texts import LANGS, TEXTS, Lang, term, text
 from tracker.db import DATABASE_DOWN
 from tracker.errors import Invalid, TrackerError
 from tracker.schemas import validation_errors
 from tracker.services.alerts import draft_count
+from tracker.services.approvals import pending_count
 from tracker.services.tokens import may
 from tracker.services.users import TooManyAttempts, end_sessions, session_user, sign_in
 from tracker.ui.present import errors_by_field
@@ -55,6 +56,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     csrf.exempt(app.blueprints["api"])
     from tracker.ui import (  # noqa: F401
+        aftercare,
         dashboard,
         incidents,
         maintenance,
@@ -67,15 +69,23 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(ui)
     app.context_processor(_waiting_drafts)
     app.jinja_env.globals.update(
-        t=_translate, term=_term, label=_label, percent=percent, count=count, local=_local, age=_age
+        t=_translate,
+        term=_term,
+        label=_label,
+        percent=percent,
+        count=count,
+        local=_local,
+        age=_age,
+        readable=_readable,
     )
 
 
 def _waiting_drafts() -> dict[str, Any]:
-    """How many drafts from alerts wait: the navigation leads with the queue while any do."""
+    """How many drafts from alerts and changes for approval wait: the navigation leads with
+    each queue while anything is in it."""
     if g.get("role") is None:
-        return {"drafts_waiting": 0}
-    return {"drafts_waiting": draft_count()}
+        return {"drafts_waiting": 0, "changes_waiting": 0}
+    return {"drafts_waiting": draft_count(), "changes_waiting": pending_count()}
 
 
 def lang() -> Lang:
@@ -105,6 +115,11 @@ def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if moment is None:
         return ""
     return moment.astimezone(zone()).strftime(fmt)
+
+
+def _readable(name: str, value: object) -> str:
+    """A stored (JSON) value as a person reads it, in the page's language and zone."""
+    return value_text(name, value, lang(), zone())
 
 
 def _age(moment: datetime) -> str:

@@ -30,6 +30,7 @@ from tracker.schemas import (
 )
 from tracker.services import audit, catalog, incidents
 from tracker.ui import csrf, csrf_checked, form_errors, lang, needs, ui, validated
+from tracker.ui.aftercare import follow_up_context
 from tracker.ui.forms import (
     api_values,
     base_of,
@@ -153,14 +154,24 @@ def incident_page(incident_id: int) -> str:
     return _incident_page(incident_id)
 
 
+def incident_page_with(
+    incident_id: int, *, follow_up_errors: dict[str, str], draft: dict[str, Any]
+) -> str:
+    """The page again with the follow-up form as typed and what was wrong with it."""
+    return _incident_page(incident_id, follow_up_errors=follow_up_errors, draft=draft)
+
+
 def _incident_page(
     incident_id: int,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     base: dict[str, Any] | None = None,
     note: dict[str, str] | None = None,
+    follow_up_errors: dict[str, str] | None = None,
+    draft: dict[str, Any] | None = None,
 ) -> str:
-    """The record, its form (`values`, or as stored), timeline and audit trail."""
+    """The record, its form (`values`, or as stored), its follow-ups and the change of it
+    waiting for approval, timeline and audit trail."""
     now = utcnow()
     incident = incidents.get_incident(incident_id, rules=grading(), now=now)
     stored = shown(incident, zone())
@@ -175,6 +186,10 @@ def _incident_page(
         note=note or {"at": local_text(now, zone()), "text": ""},
         timeline=incidents.list_timeline(incident_id),
         trail=audit_lines(trail.items, lang=lang(), zone=zone()),
+        follow_up_errors=follow_up_errors or {},
+        draft=draft or {"priority": "medium"},
+        now=now,
+        **follow_up_context(incident_id),
         **_choices(),
     )
 
