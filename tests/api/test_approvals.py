@@ -199,3 +199,15 @@ def test_no_route_applies_a_grade_responsibility_or_regulatory_change_without_ap
             if i.grade == "A" or i.regulatory_level == "major" or i.responsibility
         ]
     assert held == []
+
+
+@pytest.mark.parametrize("reason", ["", " ", "x" * 2001, "a\x00b"])
+def test_a_decision_without_a_fit_reason_is_refused_and_decides_nothing(people, record, reason):
+    change_id = propose(people, record["id"], grade="D")["pending_change_id"]
+    answer = decide(people, change_id, "approve", "bob", reason=reason)
+    assert answer.status_code == 422 and answer.get_json()["errors"][0]["field"] == "reason"
+    assert people.get(f"/changes/{change_id}").get_json()["status"] == "pending"
+
+
+def test_an_unknown_change_is_a_404(people):
+    assert decide(people, 999, "approve", "bob").status_code == 404

@@ -122,3 +122,15 @@ def summaries_markdown(summary):
     from tracker.core.summary import summary_markdown
 
     return summary_markdown(summary, "zh")
+
+
+@pytest.mark.parametrize(
+    "reported", ["2999-01-01T00:00:00Z", "2026-02-30T10:00:00+08:00", "yesterday", 1733000000]
+)
+def test_a_report_time_that_cannot_be_is_refused(api, gateway, reported):
+    detected = utcnow().replace(microsecond=0) - timedelta(minutes=40)
+    body = incident_body(detected_at=detected.isoformat(), mitigated_at=None)
+    body["regulatory_reported_at"] = reported
+    answer = api.post("/incidents", body)
+    assert answer.status_code == 422
+    assert [e["field"] for e in answer.get_json()["errors"]] == ["regulatory_reported_at"]

@@ -105,3 +105,16 @@ def test_the_dashboard_shows_what_each_quota_leaves(app, responder, api, gateway
     page = responder.get("/").get_data(as_text=True)
     assert "年度事故配额" in page and "剩余 1" in page and "已用 1 / 配额 2" in page
     assert "已用 0 / 配额 0" in page
+
+
+@pytest.mark.parametrize("settings_overrides", [{"grading": {"approval": True}}])
+def test_the_proposer_cannot_approve_from_a_forged_form(app, browser, api, incident):
+    with app.app_context(), database.connection_context():
+        create_user("alice", "admin", PASSWORD, actor="test", now=utcnow())
+    assert browser.sign_in("alice").status_code == 302
+    assert browser.edit(f"/incidents/{incident['id']}", {"grade": "D"}).status_code == 302
+    change = api.get("/changes", status="pending").get_json()["items"][0]
+    forged = browser.post(f"/changes/{change['id']}/approve", {"reason": "自己批准"})
+    assert forged.status_code == 403
+    assert api.get(f"/incidents/{incident['id']}").get_json()["grade"] is None
+    assert api.get(f"/changes/{change['id']}").get_json()["status"] == "pending"

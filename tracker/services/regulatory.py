@@ -19,7 +19,7 @@ from tracker.settings import Settings
 WARNED = "regulatory.warned"  # State key prefix: the incidents warned of, by phase
 
 
-def _unreported(settings: Settings) -> peewee.ModelSelect:
+def _unreported() -> peewee.ModelSelect:
     return Incident.select().where(
         Incident.regulatory_level.in_(REPORTED_LEVELS)
         & Incident.regulatory_reported_at.is_null()
@@ -30,7 +30,7 @@ def _unreported(settings: Settings) -> peewee.ModelSelect:
 def overdue_count(*, now: datetime, settings: Settings) -> int:
     """Records past their deadline and not reported yet."""
     within = timedelta(minutes=settings.regulatory.report_within_minutes)
-    return _unreported(settings).where(Incident.detected_at <= now - within).count()
+    return _unreported().where(Incident.detected_at <= now - within).count()
 
 
 def reported_late_between(
@@ -65,7 +65,7 @@ def warn_due(*, now: datetime, settings: Settings) -> int:
     rules = settings.rules()
     queued = 0
     with database.atomic():
-        rows = list(_unreported(settings).where(Incident.detected_at <= now - within + DUE_WARNING))
+        rows = list(_unreported().where(Incident.detected_at <= now - within + DUE_WARNING))
         keys = service_keys_by_incident([r.id for r in rows])
         for row in rows:
             phase = "passed" if row.detected_at + within <= now else "soon"

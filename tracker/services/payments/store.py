@@ -99,7 +99,8 @@ def _write(buckets: Buckets) -> None:
             total[1][at] += (fens[at] or 0) - (before[1][at] or 0 if before else 0)
     for outcomes, rows in by_outcomes.items():
         PaymentMinute.upsert_many(PRESENT[outcomes], rows)
-    PaymentRevision.renew(key[0].replace(minute=0) for key in buckets)
+    minutes = {key[0] for key in buckets}  # a few per thousand buckets: replace() those only
+    PaymentRevision.renew({minute.replace(minute=0) for minute in minutes})
     PaymentDay.add_many([(*key, *counts, *fens) for key, (counts, fens) in daily.items()])
 
 
