@@ -162,6 +162,42 @@ def db_upgrade() -> None:
     click.echo("applied: " + ", ".join(applied) if applied else "schema is current")
 
 
+@db.command("copy")
+@click.option("--to", "to_url", required=True, help="The empty database to copy into")
+def db_copy(to_url: str) -> None:
+    """Copy every table of the configured database into an empty one (SQLite → PostgreSQL):
+    ids, audit and frozen weeks kept, checked table by table, all or nothing."""
+    from tqdm import tqdm
+
+    from tracker.db import open_database
+    from tracker.services.copying import CopyMismatch, copy_database, source_rows
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+    if not to_url.startswith(("sqlite://", "postgres://", "postgresql://")):
+        _fail("--to must start with sqlite://, postgres:// or postgresql://", code=EXIT_INVALID)
+    source_url = settings.effective_database_url
+    if to_url == source_url:
+        _fail("--to names the configured database itself", code=EXIT_INVALID)
+    source, target = open_database(source_url), open_database(to_url)
+    try:
+        total = source_rows(source)
+        with tqdm(total=total, unit="rows", unit_scale=True, file=sys.stderr) as bar:
+            copied = copy_database(source, target, progress=bar.update)
+    except TrackerError as exc:
+        _fail(exc.detail, code=EXIT_INVALID)
+    except CopyMismatch as exc:
+        _fail(str(exc))
+    except DATABASE_DOWN as exc:
+        _fail(f"the copy stopped, nothing of it was kept: {str(exc).strip()}")
+    for table in copied:
+        if table.rows:
+            click.echo(f"{table.table}\t{table.rows}\t{table.digest[:16]}")
+    click.echo(f"copied {sum(t.rows for t in copied)} rows of {len(copied)} tables; equal")
+
+
 # ---- tokens ----------------------------------------------------------------------------------
 
 
