@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -16,7 +18,31 @@ from flask import Flask, g
 from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledPostgresqlDatabase
 
-database = peewee.DatabaseProxy()
+
+class RoutedDatabase(peewee.DatabaseProxy):
+    """The proxy every model is bound to: the primary, or, in a thread inside
+    `replica_reads()`, the streaming replica (a thread's reads, never another's)."""
+
+    __slots__ = ("_local", "primary")
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_local", threading.local())
+        object.__setattr__(self, "primary", None)
+        super().__init__()
+
+    def __setattr__(self, attr: str, value: object) -> None:
+        object.__setattr__(self, "primary" if attr == "obj" else attr, value)
+
+    @property  # type: ignore[override]
+    def obj(self) -> peewee.Database | None:
+        return getattr(self._local, "db", None) or self.primary
+
+    def route(self, db: peewee.Database | None) -> None:
+        """This thread's reads go to `db` (None: back to the primary)."""
+        self._local.db = db
+
+
+database = RoutedDatabase()
 # What the driver raises when the database does not answer: the API turns these into 503.
 DATABASE_DOWN: tuple[type[Exception], ...] = (peewee.OperationalError, peewee.InterfaceError)
 PATIENT_MS = 24 * 3600 * 1000  # "as long as it takes", in SQLite's busy-timeout units
@@ -183,6 +209,83 @@ def lock_key(name: str) -> int:
     return zlib.crc32(name.encode()) - 2**31
 
 
+log = logging.getLogger(__name__)
+REPLICA_CHECK_SECONDS = 5.0  # how long a replica's health is taken as known
+LAG_SQL = (
+    "SELECT pg_is_in_recovery(), CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
+    "THEN 0 ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END"
+)
+BYPASSED = "database.replica_bypassed"  # State counter: reads that went to the primary
+
+
+class Replica:
+    """A streaming replica reads may use while it answers and keeps up (its health looked
+    at most every REPLICA_CHECK_SECONDS per process)."""
+
+    def __init__(self, db: peewee.Database, max_lag_seconds: float) -> None:
+        self.db = db
+        self.max_lag_seconds = max_lag_seconds
+        self._checked_at = -REPLICA_CHECK_SECONDS
+        self._usable = False
+        self._lock = threading.Lock()
+
+    def usable(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked_at >= REPLICA_CHECK_SECONDS:
+                self._usable = self._check()
+                self._checked_at = now
+            return self._usable
+
+    def _check(self) -> bool:
+        try:
+            with self.db.connection_context():
+                recovering, lag = self.db.execute_sql(LAG_SQL).fetchone()
+        except DATABASE_DOWN as exc:
+            log.warning("the read replica does not answer: %s", str(exc).strip())
+            return False
+        if not recovering:
+            log.warning("the read replica is not in recovery: it is no replica; not used")
+            return False
+        if lag is not None and float(lag) > self.max_lag_seconds:
+            log.warning("the read replica is %.1f s behind: reads go to the primary", float(lag))
+            return False
+        return True
+
+
+_replica: Replica | None = None
+
+
+@contextmanager
+def replica_reads() -> Iterator[None]:
+    """Reads in this block that tolerate lag go to the replica, when there is one that
+    answers and keeps up; else to the primary (counted). Write nothing inside."""
+    if _replica is None or database._local.__dict__.get("db") is not None:
+        yield  # no replica, or already reading from it
+        return
+    if not _replica.usable():
+        _count_bypass()
+        yield
+        return
+    database.route(_replica.db)
+    try:
+        yield
+    finally:
+        database.route(None)
+        if not _replica.db.is_closed():
+            _replica.db.close()  # back to the pool
+
+
+def _count_bypass() -> None:
+    from tracker.models import State
+
+    try:
+        with database.atomic():
+            State.count(BYPASSED)
+    except DATABASE_DOWN:
+        pass  # the primary is down too: the read that follows says so
+
+
 def init_app(app: Flask) -> None:
     """Bind the proxy to the configured database. A request connects on its first query
     (so /healthz answers with the database down) and gives the connection back at its end
@@ -195,6 +298,13 @@ def init_app(app: Flask) -> None:
     )
     database.initialize(db)
     app.extensions["tracker.db"] = db
+    global _replica
+    _replica = None
+    if settings.database_replica_url:
+        replica = open_database(
+            settings.database_replica_url, busy_timeout_ms=settings.database.busy_timeout_ms
+        )
+        _replica = Replica(replica, settings.database.replica_max_lag_seconds)
 
     @app.before_request
     def _note_connection() -> None:

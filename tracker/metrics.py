@@ -25,8 +25,9 @@ from tracker import __version__
 from tracker.context import settings
 from tracker.core.snapshot import Snapshot
 from tracker.core.vocabulary import ALERT_RESULTS
-from tracker.db import database
+from tracker.db import BYPASSED, database
 from tracker.errors import Unauthorized
+from tracker.models import State
 from tracker.services import alerts, notifications
 from tracker.services.jobs import all_failures
 from tracker.services.notifications.delivery import RESULTS
@@ -77,6 +78,7 @@ class SnapshotCollector:
             failed = all_failures()
             sent, pending = notifications.counts(), notifications.pending()
             drafts, received = alerts.draft_count(), alerts.received()
+            bypassed = State.get_or_none(State.key == BYPASSED)
         rollup_failures = CounterMetricFamily(
             "tracker_rollup_failures", "Scheduled rollups that failed"
         )
@@ -90,6 +92,12 @@ class SnapshotCollector:
         yield job_failures
         yield from notification_families(self.app.extensions["tracker.settings"], sent, pending)
         yield from alert_families(drafts, received)
+        replica = CounterMetricFamily(
+            "tracker_database_replica_bypassed",
+            "Reads that tolerate lag sent to the primary: the replica was down or behind",
+        )
+        replica.add_metric([], int(bypassed.value) if bypassed else 0)
+        yield replica
         if snapshot is None:
             return
         yield from families(snapshot)

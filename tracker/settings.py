@@ -59,7 +59,9 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 MIN_SECRET_BYTES = 32
-SECRETS = frozenset({"secret_key", "metrics_token", "database_url"})  # never echoed
+SECRETS = frozenset(
+    {"secret_key", "metrics_token", "database_url", "database_replica_url"}
+)  # never echoed
 SECRET_TABLES = ("notifications.channels",)  # tables holding secrets: no value of theirs echoed
 
 
@@ -102,6 +104,12 @@ class DatabaseSettings(_Section):
         ge=0,
         description="How long a write waits for a lock another write holds before it gives "
         "up with a 503 (ms; SQLite's busy timeout, PostgreSQL's lock_timeout)",
+    )
+    replica_max_lag_seconds: float = Field(
+        gt=0,
+        le=86400,
+        description="Reads that tolerate lag skip the replica while it is further behind the "
+        "primary than this (or down)",
     )
 
 
@@ -372,6 +380,10 @@ class Settings(_Section):
     database_url: str = Field(
         description="peewee database URL; empty means SQLite at `<data_dir>/tracker.db`"
     )
+    database_replica_url: str = Field(
+        description="A PostgreSQL streaming replica for reads that tolerate lag (reports, "
+        "ranges, dips, the rollup's reads); empty: every read goes to the primary"
+    )
     data_dir: Path = Field(description="Folder for the SQLite database and report exports")
     secret_key: str = Field(description="Signs session cookies; set a long random value")
     timezone: str = Field(description="IANA zone that calendar windows are cut in")
@@ -428,6 +440,13 @@ class Settings(_Section):
     def _known_scheme(cls, value: str) -> str:
         if value and not value.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise ValueError("must start with sqlite://, postgres:// or postgresql://")
+        return value
+
+    @field_validator("database_replica_url")
+    @classmethod
+    def _postgres_replica(cls, value: str) -> str:
+        if value and not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError("must start with postgres:// or postgresql:// (a streaming replica)")
         return value
 
     @property

@@ -46,6 +46,25 @@ class PrivatePostgres:
         """initdb: a new cluster that trusts every connection (it listens on loopback only)."""
         self._run("initdb", "-D", str(self.data), "-U", USER, "-A", "trust", "--no-sync")
 
+    def follow(self, primary: PrivatePostgres) -> None:
+        """Make this cluster a hot standby of `primary` (pg_basebackup -R: it streams the
+        primary's WAL once started)."""
+        self._run(
+            "pg_basebackup", "-D", str(self.data), "-R", "-X", "stream", "-h", "127.0.0.1",
+            "-p", str(primary.port), "-U", USER, "--no-sync",
+        )  # fmt: skip
+
+    def sql(self, statement: str, database: str = "postgres") -> str:
+        """One statement through psql, its result as text."""
+        done = subprocess.run(
+            [*self._as_owner, str(self.bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
+             "-U", USER, "-d", database, "-At", "-c", statement],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"psql failed: {done.stderr.strip()}")
+        return done.stdout.strip()
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
 

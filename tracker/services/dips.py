@@ -26,6 +26,7 @@ from tracker.core.rates import RateDefinition
 from tracker.core.snapshot import DipCountRow
 from tracker.core.vocabulary import ALL
 from tracker.core.windows import ROLLING_WINDOWS
+from tracker.db import replica_reads
 from tracker.models import (
     Incident,
     MaintenanceWindow,
@@ -64,7 +65,8 @@ def dips_between(
     every channel and `all` (or `channel` only), each with what covers it, in time order. A
     dip is whole within the UTC hours the range touches."""
     options = {"settings": settings, "now": now, "channel": channel, "rate": rate}
-    found, _ = _dips_and_channels(since, until, **options)
+    with replica_reads():  # dips tolerate the replica's lag
+        found, _ = _dips_and_channels(since, until, **options)
     return found
 
 

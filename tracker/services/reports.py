@@ -14,7 +14,7 @@ from tracker.core.weekly.frozen import frozen, thawed
 from tracker.core.weekly.model import Event, Review, WeeklyReport, parse_week
 from tracker.core.weekly.restate import restatements
 from tracker.core.windows import iso_week_bounds, year_bounds
-from tracker.db import database
+from tracker.db import database, replica_reads
 from tracker.errors import NotFound
 from tracker.models import Incident, WeeklyReview, service_keys_by_incident
 from tracker.services import audit, notifications
@@ -86,10 +86,11 @@ def _events(since: datetime, until: datetime) -> tuple[Event, ...]:
 def weekly_review(week: str, *, now: datetime, settings: Settings) -> Review:
     """A frozen week shows its frozen figures and the restatements; any other week, now. The
     dips of the week no record covers are as of now, either way."""
-    current = weekly_report(week, now=now, settings=settings)
-    found = dips_between(current.since, current.as_of, settings=settings, now=now)
-    unlogged = tuple(d for d in found if not d.logged)
-    stored = WeeklyReview.get_or_none(WeeklyReview.week == current.week)
+    with replica_reads():  # a review tolerates the replica's lag; freezing writes after it
+        current = weekly_report(week, now=now, settings=settings)
+        found = dips_between(current.since, current.as_of, settings=settings, now=now)
+        unlogged = tuple(d for d in found if not d.logged)
+        stored = WeeklyReview.get_or_none(WeeklyReview.week == current.week)
     if stored is None:
         return Review(current, {}, None, unlogged)
     presented = thawed(stored.snapshot, settings.zone)

@@ -28,7 +28,7 @@ from tracker.core.snapshot import (
 )
 from tracker.core.vocabulary import ALL
 from tracker.core.windows import WINDOWS, local_midnight, window_bounds
-from tracker.db import database
+from tracker.db import database, replica_reads
 from tracker.errors import NotFound
 from tracker.models import Incident
 from tracker.models import Snapshot as StoredSnapshot
@@ -64,8 +64,15 @@ def _collector_paused() -> Iterator[None]:
 
 
 def compute(*, now: datetime, settings: Settings) -> Snapshot:
-    """Every figure of DESIGN §6 as of `now`. The facts are read once (their queries do not
-    grow with services or windows) and the core computes every window from them."""
+    """Every figure of DESIGN §6 as of `now`, read from the replica when there is one that
+    keeps up (a rollup tolerates its lag)."""
+    with replica_reads():
+        return _compute(now=now, settings=settings)
+
+
+def _compute(*, now: datetime, settings: Settings) -> Snapshot:
+    """The facts are read once (their queries do not grow with services or windows) and the
+    core computes every window from them."""
     zone = settings.zone
     windows = {name: window_bounds(name, as_of=now, zone=zone) for name in WINDOWS}
     earliest = min(since for since, _ in windows.values())

@@ -15,6 +15,7 @@ from tracker.core.durations import DurationStats, Kind, TimedIncident, time_to_b
 from tracker.core.incidents import attributed_weight
 from tracker.core.vocabulary import ALL
 from tracker.core.windows import window_bounds, year_bounds
+from tracker.db import replica_reads
 from tracker.errors import Invalid
 from tracker.models import (
     Incident,
@@ -135,9 +136,10 @@ def availability_report(
     since, until, window = resolve_range(
         window=window, since=since, until=until, now=now, zone=settings.zone, default="ytd"
     )
-    return availability_between(
-        scope, since=since, until=until, now=now, settings=settings, window=window
-    )
+    with replica_reads():  # a range query tolerates the replica's lag
+        return availability_between(
+            scope, since=since, until=until, now=now, settings=settings, window=window
+        )
 
 
 def _year_outlook(

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from tracker.core.aftercare import QuotaRow
 from tracker.core.summary import ChannelRates, ServiceAvailability, Summary, parse_month, parse_year
 from tracker.core.windows import local_midnight, year_bounds
+from tracker.db import replica_reads
 from tracker.errors import NotFound
 from tracker.services import followups, regulatory
 from tracker.services.payments import rates_between, rates_by_channel
@@ -41,6 +42,14 @@ def yearly_summary(year: str, *, now: datetime, settings: Settings) -> Summary:
 
 
 def _summary(
+    period: str, since: datetime, until: datetime, *, now: datetime, settings: Settings
+) -> Summary:
+    """The period's figures, read from the replica when there is one that keeps up."""
+    with replica_reads():
+        return _read_summary(period, since, until, now=now, settings=settings)
+
+
+def _read_summary(
     period: str, since: datetime, until: datetime, *, now: datetime, settings: Settings
 ) -> Summary:
     """Every figure over [since, min(until, now)); a period yet to start does not exist."""

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from tracker.core.rates import RateDefinition, RateFigure, add_counts, split_by_days, success_rate
 from tracker.core.texts import Lang
+from tracker.db import replica_reads
 from tracker.models import PaymentDay, PaymentMinute
 from tracker.schemas import RateOut, RatesOut
 from tracker.services.payments.store import daily_zone
@@ -117,13 +118,14 @@ def rates_report(
     since, until, _ = resolve_range(
         window=window, since=since, until=until, now=now, zone=zone, default="wtd"
     )
-    rates = rates_between(
-        definitions,
-        since=since,
-        until=until,
-        channel=None if channel == "all" else channel,
-        zone=zone,
-    )
+    with replica_reads():  # a range query tolerates the replica's lag
+        rates = rates_between(
+            definitions,
+            since=since,
+            until=until,
+            channel=None if channel == "all" else channel,
+            zone=zone,
+        )
     items = [_rate_view(r, lang) for r in rates]
     return RatesOut(since=since, until=until, channel=channel, items=items)
 
