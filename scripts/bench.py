@@ -1449,6 +1449,85 @@ def bench_dips(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     ]
 
 
+# ---- scale: a year of minutes against three -------------------------------------------------
+
+
+def _stored_bytes(app, days: int) -> int:
+    """Bytes the minute and day tables take on disk (PostgreSQL, with their indexes), or the
+    SQLite file."""
+    db = app.extensions["tracker.db"]
+    if _is_postgres(db):
+        with db.connection_context():
+            (size,) = db.execute_sql(
+                "SELECT pg_total_relation_size('payment_minute') + "
+                "pg_total_relation_size('payment_day')"
+            ).fetchone()
+        return int(size)
+    path = Path(
+        app.extensions["tracker.settings"].effective_database_url.removeprefix("sqlite:///")
+    )
+    return path.stat().st_size
+
+
+def bench_scale(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """The cost of years of history: rollup, the weekly report and a `ytd` rates query with
+    1 year and with 3 years of minutes stored (seeded in bulk SQL), and bytes per year."""
+    import logging
+
+    from tracker.core.weekly.model import last_week
+    from tracker.db import database
+    from tracker.services.payments import rates_report
+    from tracker.services.reports import weekly_report
+    from tracker.services.rollup import take_snapshot
+
+    logging.disable(logging.WARNING)
+    channels = args.scale_channels
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    figures: dict[int, dict[str, float]] = {}
+    sizes, seeded_rows = {}, {}
+    for years in (1, 3):
+        with tempfile.TemporaryDirectory() as tmp:
+            app = fresh_app(args.database_url, Path(tmp) / f"scale{years}")
+            settings = app.extensions["tracker.settings"]
+            seeded_rows[years] = seed_year(app, days=365 * years, channels=channels, until=now)
+            sizes[years] = _stored_bytes(app, 365 * years)
+            week = last_week(now, settings.zone)
+            work = {
+                "rollup": lambda s=settings: take_snapshot(now=now, settings=s),
+                "weekly report": lambda s=settings, w=week: weekly_report(w, now=now, settings=s),
+                "ytd rates": lambda s=settings: rates_report(
+                    window="ytd", since=None, until=None, channel="all", now=now,
+                    definitions=s.payments.definitions(), zone=s.zone,
+                ),
+            }  # fmt: skip
+            figures[years] = {}
+            with app.app_context(), database.connection_context():
+                for name, fn in work.items():
+                    fn()  # warm: the first read of a cold cache is not what a minute costs
+                    figures[years][name] = min(timed(fn) for _ in range(args.repeat))
+    rows = []
+    for name in figures[1]:
+        one, three = figures[1][name], figures[3][name]
+        rows.append(
+            (
+                f"scale: {name}, {channels} channels, 3 years ÷ 1 year of minutes "
+                f"({seeded_rows[3]:,} vs {seeded_rows[1]:,} minute rows)",
+                f"{three * 1000:,.0f} ms vs {one * 1000:,.0f} ms",
+                f"{three / one:.2f} (target ≤ 1.2)",
+            )
+        )
+    per_year = (sizes[3] - sizes[1]) / 2
+    rows.append(
+        (
+            f"scale: bytes per year of minutes on disk, {channels} channels × 3 series",
+            f"{per_year / 2**20:,.0f} MiB a year ({sizes[1] / 2**20:,.0f} MiB for 1 year, "
+            f"{sizes[3] / 2**20:,.0f} MiB for 3)",
+            f"{per_year / (365 * 1440 * channels * 3):.0f} bytes a minute row",
+        )
+    )
+    return rows
+
+
 SECTIONS = {
     "payments": bench_payments,
     "transactions": bench_transactions,
@@ -1460,6 +1539,7 @@ SECTIONS = {
     "notifications": bench_notifications,
     "alerts": bench_alerts,
     "dips": bench_dips,
+    "scale": bench_scale,
 }
 
 
@@ -1501,6 +1581,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--dips-channels", type=int, default=20, help="channels in the dips benchmark"
+    )
+    parser.add_argument(
+        "--scale-channels", type=int, default=20, help="channels in the scale benchmark"
     )
     parser.add_argument("--load-seconds", type=int, default=15, help="wrk's run per endpoint")
     parser.add_argument("--load-connections", type=int, default=16, help="wrk's open connections")
