@@ -273,6 +273,8 @@ ServiceKeys = Annotated[
     list[ServiceKey], Field(min_length=1, max_length=100), AfterValidator(_distinct)
 ]
 PostmortemUrl = Annotated[HttpUrl, Field(max_length=2000)]
+MAX_ROW_ID = 2**31 - 1  # a SERIAL column's largest id: a larger one would overflow the driver
+RowId = Annotated[int, NoBool, Field(ge=1, le=MAX_ROW_ID)]
 
 
 class IncidentFields(Input):
@@ -459,7 +461,7 @@ class TimelineOut(Output):
 
 
 class IncidentMerge(Input):
-    into: int = Field(ge=1, description="The incident the draft joins")
+    into: RowId = Field(description="The incident the draft joins")
 
 
 class DraftDismiss(Input):
@@ -679,7 +681,7 @@ class FollowUpQuery(PageQuery):
 
 class ChangeQuery(PageQuery):
     status: ChangeStatus | None = None
-    incident_id: int | None = Field(None, ge=1)
+    incident_id: RowId | None = None
 
 
 class NotificationQuery(PageQuery):

@@ -211,3 +211,8 @@ def test_a_decision_without_a_fit_reason_is_refused_and_decides_nothing(people, 
 
 def test_an_unknown_change_is_a_404(people):
     assert decide(people, 999, "approve", "bob").status_code == 404
+
+
+def test_an_incident_id_beyond_any_row_is_refused_not_overflowed(people):
+    answer = people.get("/changes", incident_id=str(2**128))
+    assert answer.status_code == 422 and answer.get_json()["errors"][0]["field"] == "incident_id"

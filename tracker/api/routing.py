@@ -26,12 +26,11 @@ from werkzeug.routing import IntegerConverter
 from tracker import __version__
 from tracker.api.problems import MEDIA_TYPE
 from tracker.errors import BadRequest, Forbidden, Invalid, UnsupportedMediaType
-from tracker.schemas import Page, Problem, validate_json, validation_errors
+from tracker.schemas import MAX_ROW_ID, Page, Problem, validate_json, validation_errors
 from tracker.services.tokens import may
 
 JSON_TYPES = ("application/json",)
 PROBLEM_STATUSES = (400, 401, 403, 404, 409, 413, 414, 415, 422)
-MAX_ROW_ID = 2**31 - 1
 
 
 class RowId(IntegerConverter):
