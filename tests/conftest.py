@@ -176,3 +176,12 @@ def runner(
     monkeypatch.setenv("TRACKER_DATABASE_URL", database_url)
     monkeypatch.setenv("TRACKER_DATA_DIR", str(tmp_path))
     return CliRunner()
+
+
+@pytest.fixture
+def wecom():
+    """A local WeCom group robot checking every message against its documented format."""
+    from tests.notifications.receivers import Receiver
+
+    with Receiver("wecom") as running:
+        yield running

@@ -490,3 +490,8 @@ class SmtpReceiver:
     def __exit__(self, *exc_info: object) -> None:
         if self._controller is not None:
             self._controller.stop()
+
+
+def channel_to(receiver: Receiver, *events: str, name: str = "oncall") -> dict[str, object]:
+    """A `[[notifications.channels]]` table sending `events` to a local receiver."""
+    return {"name": name, "kind": receiver.kind, "url": receiver.url, "events": list(events)}

@@ -7,24 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.notifications.receivers import Receiver
+from tests.notifications.receivers import channel_to
 from tracker.services import followups, notifications
 
 
 @pytest.fixture
-def receiver():
-    with Receiver("wecom") as running:
-        yield running
-
-
-@pytest.fixture
-def settings_overrides(receiver):
-    channel = {
-        "name": "oncall",
-        "kind": "wecom",
-        "url": receiver.url,
-        "events": ["followup.overdue"],
-    }
+def settings_overrides(wecom):
+    channel = channel_to(wecom, "followup.overdue")
     return {"notifications": {"channels": [channel]}, "base_url": "https://tracker.example.com"}
 
 
@@ -33,7 +22,7 @@ def _add(api, incident, owner, due_on, title="补充渠道超时告警"):
     assert api.post(f"/incidents/{incident['id']}/follow-ups", body).status_code == 201
 
 
-def test_each_owner_hears_of_their_overdue_items_once_a_day(app, api, incident, receiver):
+def test_each_owner_hears_of_their_overdue_items_once_a_day(app, api, incident, wecom):
     _add(api, incident, "张三", "2026-11-20")
     _add(api, incident, "张三", "2026-11-25", title="复盘会")
     _add(api, incident, "李四", "2026-11-28")
@@ -44,8 +33,8 @@ def test_each_owner_hears_of_their_overdue_items_once_a_day(app, api, incident, 
         assert followups.send_digest(now=morning, settings=settings) == 2
         assert followups.send_digest(now=morning, settings=settings) == 0  # once a day
         sent = notifications.send_pending(now=morning, settings=settings, jitter=lambda: 0.0)
-    assert sent.sent == 2 and not receiver.problems
-    texts = sorted(r.json["markdown"]["content"] for r in receiver.received)
+    assert sent.sent == 2 and not wecom.problems
+    texts = sorted(r.json["markdown"]["content"] for r in wecom.received)
     zhang, li = texts
     assert zhang.startswith("**改进项逾期提醒：张三 有 2 项已逾期**")
     assert (

@@ -6,25 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.factories import incident_body
-from tests.notifications.receivers import Receiver
+from tests.notifications.receivers import channel_to
 from tracker.clock import utcnow
 from tracker.services import notifications, regulatory, rollup, summaries
 
 
 @pytest.fixture
-def receiver():
-    with Receiver("wecom") as running:
-        yield running
-
-
-@pytest.fixture
-def settings_overrides(receiver):
-    channel = {
-        "name": "oncall",
-        "kind": "wecom",
-        "url": receiver.url,
-        "events": ["incident.regulatory_due"],
-    }
+def settings_overrides(wecom):
+    channel = channel_to(wecom, "incident.regulatory_due")
     return {"notifications": {"channels": [channel]}, "quotas": {"AB": 0, "C": 2}}
 
 
@@ -79,9 +68,7 @@ def test_the_deadline_across_the_utc_day_boundary(app, api, gateway, db):
     assert regulatory.overdue_count(now=at, settings=settings) == 1
 
 
-def test_warnings_go_out_ten_minutes_before_and_at_the_deadline_once_each(
-    app, api, gateway, receiver
-):
+def test_warnings_go_out_ten_minutes_before_and_at_the_deadline_once_each(app, api, gateway, wecom):
     detected = datetime(2026, 11, 30, 23, 50, tzinfo=UTC)
     _record(api, detected, regulatory_level="larger", grade="B", title="银联代付通道超时")
     settings = app.extensions["tracker.settings"]
@@ -97,7 +84,7 @@ def test_warnings_go_out_ten_minutes_before_and_at_the_deadline_once_each(
     assert warn(datetime(2026, 12, 1, 0, 15, tzinfo=UTC)) == 0
     assert warn(datetime(2026, 12, 1, 0, 20, tzinfo=UTC)) == 1
     assert warn(datetime(2026, 12, 1, 1, 0, tzinfo=UTC)) == 0
-    soon, passed = (r.json["markdown"]["content"] for r in receiver.received)
+    soon, passed = (r.json["markdown"]["content"] for r in wecom.received)
     assert soon.startswith("**监管报送即将到期：【B级】银联代付通道超时")
     assert "> 报送截止：2026-12-01 08:20:00" in soon and "> 监管级别：较大" in soon
     assert passed.startswith("**监管报送已超时：")

@@ -13,7 +13,7 @@ import hashlib
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -195,16 +195,14 @@ def covered(dips: Sequence[FoundDip], *, settings: Settings, now: datetime) -> l
         )
     ]
     return [
-        FoundDip(
-            **{
-                **vars(d),
-                "incident_ids": tuple(
-                    sorted(i for s, e, i in spans if s < d.ended_at and e > d.started_at)
-                ),
-                "maintenance_ids": tuple(
-                    sorted(i for s, e, i in windows if s <= d.started_at and e >= d.ended_at)
-                ),
-            }
+        replace(
+            d,
+            incident_ids=tuple(
+                sorted(i for s, e, i in spans if s < d.ended_at and e > d.started_at)
+            ),
+            maintenance_ids=tuple(
+                sorted(i for s, e, i in windows if s <= d.started_at and e >= d.ended_at)
+            ),
         )
         for d in dips
     ]

@@ -3,6 +3,7 @@ daily digest of the overdue ones."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -144,11 +145,20 @@ def follow_ups_of(incident_id: int, *, now: datetime, zone: ZoneInfo) -> list[Fo
     ]
 
 
-def list_follow_ups(query: FollowUpQuery, *, now: datetime, zone: ZoneInfo) -> Page[FollowUpOut]:
+def list_follow_ups(
+    query: FollowUpQuery,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    statuses: Sequence[str] | None = None,
+) -> Page[FollowUpOut]:
     """Follow-ups by due date, the earliest (so the overdue ones) first; `owner` is matched
-    exactly, `overdue=true` keeps those open or in progress and due before today."""
+    exactly, `overdue=true` keeps those open or in progress and due before today, `statuses`
+    (the 待办 page's default) any of these."""
     today = local_today(now, zone)
     rows = _query()
+    if statuses is not None:
+        rows = rows.where(FollowUp.status.in_(list(statuses)))
     if query.status is not None:
         rows = rows.where(FollowUp.status == query.status)
     if query.owner is not None:

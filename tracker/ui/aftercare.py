@@ -11,13 +11,12 @@ from flask import Response, flash, g, redirect, render_template, request
 from tracker.clock import utcnow
 from tracker.context import grading, settings, zone
 from tracker.core.texts import text
-from tracker.core.vocabulary import FOLLOW_UP_STATUSES, PRIORITIES
+from tracker.core.vocabulary import FOLLOW_UP_OPEN, FOLLOW_UP_STATUSES, PRIORITIES
 from tracker.errors import Invalid
 from tracker.schemas import (
     ChangeDecision,
     ChangeOut,
     ChangeQuery,
-    FollowUpCreate,
     FollowUpPatch,
     FollowUpQuery,
 )
@@ -49,29 +48,12 @@ def _may_decide(change: ChangeOut) -> bool:
     return g.role == "admin" and not _proposed_by_me(change)
 
 
-def _fields(form: Any) -> dict[str, Any]:
+def follow_up_fields(form: Any) -> dict[str, Any]:
+    """A follow-up form's values, as its API body takes them."""
     values = {name: form.get(name, "").strip() for name in FOLLOW_UP_FIELDS if name in form}
     if values.get("url") == "":
         values["url"] = None
     return values
-
-
-@ui.post("/incidents/<int:incident_id>/follow-ups")
-@needs("respond")
-def follow_up_add(incident_id: int) -> Response | tuple[str, int]:
-    values = _fields(request.form)
-    try:
-        body = validated(FollowUpCreate, values)
-        followups.create_follow_up(
-            incident_id, body, actor=g.actor, now=utcnow(), settings=settings()
-        )
-    except Invalid as exc:
-        from tracker.ui.incidents import incident_page_with
-
-        page = incident_page_with(incident_id, follow_up_errors=form_errors(exc), draft=values)
-        return page, 422
-    flash(text("follow_up.added", lang()))
-    return redirect(f"/incidents/{incident_id}#follow-ups")
 
 
 @ui.post("/follow-ups/<int:follow_up_id>")
@@ -82,7 +64,7 @@ def follow_up_save(follow_up_id: int) -> Response:
     if not back.startswith("/") or back.startswith("//"):
         back = "/follow-ups"
     try:
-        patch = validated(FollowUpPatch, _fields(request.form))
+        patch = validated(FollowUpPatch, follow_up_fields(request.form))
         followups.update_follow_up(
             follow_up_id, patch, actor=g.actor, now=utcnow(), settings=settings()
         )
@@ -99,14 +81,8 @@ def follow_ups_page() -> str:
     """待办: the follow-ups not done, by owner, the overdue first."""
     args = {k: v for k, v in request.args.items() if v and k in ("owner", "status", "overdue")}
     query = validated(FollowUpQuery, {"limit": 200, **args})
-    if query.status is None:
-        items = [
-            i
-            for i in followups.list_follow_ups(query, now=utcnow(), zone=zone()).items
-            if i.status in ("open", "in_progress")
-        ]
-    else:
-        items = followups.list_follow_ups(query, now=utcnow(), zone=zone()).items
+    statuses = FOLLOW_UP_OPEN if query.status is None else None  # by default: what is to do
+    items = followups.list_follow_ups(query, now=utcnow(), zone=zone(), statuses=statuses).items
     owners: dict[str, list[Any]] = {}
     for item in sorted(items, key=lambda i: (not i.overdue, i.owner, i.due_on, i.id)):
         owners.setdefault(item.owner, []).append(item)

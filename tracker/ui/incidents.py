@@ -23,14 +23,15 @@ from tracker.core.vocabulary import (
 from tracker.errors import Invalid, NotFound
 from tracker.schemas import (
     AuditQuery,
+    FollowUpCreate,
     IncidentCreate,
     IncidentPatch,
     IncidentQuery,
     TimelineCreate,
 )
-from tracker.services import audit, catalog, incidents
+from tracker.services import audit, catalog, followups, incidents
 from tracker.ui import csrf, csrf_checked, form_errors, lang, needs, ui, validated
-from tracker.ui.aftercare import follow_up_context
+from tracker.ui.aftercare import follow_up_context, follow_up_fields
 from tracker.ui.forms import (
     api_values,
     base_of,
@@ -154,13 +155,6 @@ def incident_page(incident_id: int) -> str:
     return _incident_page(incident_id)
 
 
-def incident_page_with(
-    incident_id: int, *, follow_up_errors: dict[str, str], draft: dict[str, Any]
-) -> str:
-    """The page again with the follow-up form as typed and what was wrong with it."""
-    return _incident_page(incident_id, follow_up_errors=follow_up_errors, draft=draft)
-
-
 def _incident_page(
     incident_id: int,
     errors: dict[str, str] | None = None,
@@ -213,6 +207,23 @@ def incident_update(incident_id: int) -> Response | tuple[str, int]:
         return _incident_page(incident_id, errors, values, base), 422
     flash(text("saved", lang()))
     return redirect(f"/incidents/{incident_id}")
+
+
+@ui.post("/incidents/<int:incident_id>/follow-ups")
+@needs("respond")
+def incident_follow_up(incident_id: int) -> Response | tuple[str, int]:
+    """A follow-up added from the record's page; a bad one shows the page again, as typed."""
+    values = follow_up_fields(request.form)
+    try:
+        body = validated(FollowUpCreate, values)
+        followups.create_follow_up(
+            incident_id, body, actor=g.actor, now=utcnow(), settings=settings()
+        )
+    except Invalid as exc:
+        page = _incident_page(incident_id, follow_up_errors=form_errors(exc), draft=values)
+        return page, 422
+    flash(text("follow_up.added", lang()))
+    return redirect(f"/incidents/{incident_id}#follow-ups")
 
 
 @ui.post("/incidents/<int:incident_id>/timeline")
