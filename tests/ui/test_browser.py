@@ -408,3 +408,44 @@ def test_the_api_docs_render_from_this_server_under_the_pages_policy(browser, si
     assert "tracker" in page.inner_text(".swagger-ui .info .title")
     assert (refused, elsewhere) == ([], [])
     context.close()
+
+
+def test_a_change_waiting_for_approval_in_both_languages(browser, tmp_path_factory):
+    """With approval on, a grade proposed through a token waits: the incident page shows it
+    beside the value in force and 待审批 lists it, with approve and reject for another admin."""
+    env = environment(
+        tmp_path_factory.mktemp("approvals"), scheduler_enabled="false", grading_approval="true"
+    )
+    for base, token in _serve(env):
+        detected = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+        record = {
+            "title": "网联快捷支付成功率下降",
+            "services": ["pos-settlement"],
+            "detected_at": detected.isoformat(),
+            "mitigated_at": (detected + timedelta(minutes=1)).isoformat(),
+            "impact_ratio": 0.5,
+        }
+        incident = _api(f"{base}/api/v1/incidents", token, record)
+        proposal = {
+            "grade": "D",
+            "responsibility": [{"party": "网联", "share": 0.5, "internal": False}],
+        }
+        proposed = _api(
+            f"{base}/api/v1/incidents/{incident['id']}", token, proposal, method="PATCH"
+        )
+        assert proposed["grade"] is None and proposed["pending_change_id"]
+        context, page = _page(browser, base)
+        sign_in(page, base, "lead")
+        for lang in ("zh", "en"):
+            page.goto(f"/?lang={lang}")
+            page.goto(f"/incidents/{incident['id']}")
+            assert page.locator("#change form").count() == 2  # approve, reject
+            shot(page, f"20-{lang}-incident-change")
+            page.goto("/changes")
+            shot(page, f"20-{lang}-changes-waiting")
+        page.goto(f"/incidents/{incident['id']}")
+        page.locator("#change form").first.locator("input[name=reason]").fill("复核一致")
+        page.locator("#change form").first.locator("button").click()
+        page.wait_for_url(f"**/incidents/{incident['id']}")
+        assert _api(f"{base}/api/v1/incidents/{incident['id']}", token)["grade"] == "D"
+        context.close()
