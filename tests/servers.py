@@ -47,9 +47,10 @@ def admin_token(env: dict[str, str], name: str = "test") -> str:
 
 
 @contextmanager
-def serving(env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
-    """`tracker serve` on a free port, ready; yields its base URL and kills it after."""
-    with server_group(env, workers=workers) as server:
+def serving(env: dict[str, str], *, workers: int = 2, port: int | None = None) -> Iterator[str]:
+    """`tracker serve` on a free port (or `port`), ready; yields its base URL and kills it
+    after."""
+    with server_group(env, workers=workers, port=port) as server:
         yield server.base
 
 
@@ -70,26 +71,31 @@ class Server:
 
 @contextmanager
 def server_group(
-    env: dict[str, str], *, workers: int = 2, log: Path | None = None
+    env: dict[str, str], *, workers: int = 2, log: Path | None = None, port: int | None = None
 ) -> Iterator[Server]:
     """`tracker serve` on a free port in a session of its own, ready; its whole process
     group killed after (a test has no use for a graceful stop, which costs gunicorn's
     arbiter a second)."""
-    with replicas([env], workers=workers, log=log) as (server,):
+    with replicas([env], workers=workers, log=log, ports=[port] if port else None) as (server,):
         yield server
 
 
 @contextmanager
 def replicas(
-    envs: list[dict[str, str]], *, workers: int = 2, log: Path | None = None
+    envs: list[dict[str, str]],
+    *,
+    workers: int = 2,
+    log: Path | None = None,
+    ports: list[int] | None = None,
 ) -> Iterator[list[Server]]:
     """One `tracker serve` per environment, started together (they start in parallel), each
-    as `server_group` runs it; `log` collects everything they print."""
+    as `server_group` runs it, on free ports or `ports`; `log` collects everything they
+    print."""
     output = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
     servers = []
     try:
-        for env in envs:
-            port = free_port()
+        for index, env in enumerate(envs):
+            port = ports[index] if ports else free_port()
             process = subprocess.Popen(
                 [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
                 env=env,

@@ -130,3 +130,45 @@ def test_a_channel_that_names_no_events_hears_every_incident_event_and_the_revie
         "incident.status",
         "review.weekly",
     ]
+
+
+SECRET = "sso-client-secret-never-shown"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"TRACKER_AUTH_OIDC_ISSUER": "http://idp.example.com"}, "auth.oidc.issuer"),
+        ({"TRACKER_AUTH_OIDC_ISSUER": "https://idp.example.com"}, "client_id is needed"),
+        ({"TRACKER_AUTH_OIDC_SCOPES": "email profile"}, "auth.oidc.scopes"),
+        ({"TRACKER_AUTH_OIDC_ROLE_MAP": '{"sre": "root"}'}, "auth.oidc.role_map.sre"),
+        ({"TRACKER_AUTH_OIDC_CLOCK_SKEW_SECONDS": "3600"}, "auth.oidc.clock_skew_seconds"),
+        ({"TRACKER_AUTH_PROXY_HEADER": "X-Forwarded-User"}, "needs trusted_proxies"),
+        ({"TRACKER_AUTH_PROXY_TRUSTED_PROXIES": '["10.0.0.300/8"]'}, "trusted_proxies.0"),
+        ({"TRACKER_AUTH_LOCAL": "false"}, "set auth.oidc.issuer or auth.proxy.header"),
+    ],
+)
+def test_a_sign_in_setting_that_cannot_work_stops_start_up_without_showing_the_secret(
+    environ, message
+):
+    with pytest.raises(SettingsError, match=message) as stopped:
+        load_settings(environ={"TRACKER_AUTH_OIDC_CLIENT_SECRET": SECRET, **environ})
+    assert SECRET not in str(stopped.value)
+
+
+def test_company_sign_in_settings_load_from_the_environment():
+    settings = load_settings(
+        environ={
+            "TRACKER_AUTH_OIDC_ISSUER": "https://login.example.com/realms/pay",
+            "TRACKER_AUTH_OIDC_CLIENT_ID": "tracker",
+            "TRACKER_AUTH_OIDC_CLIENT_SECRET": "12345678",  # digits stay text
+            "TRACKER_AUTH_OIDC_ROLES_CLAIM": "realm_access.roles",
+            "TRACKER_AUTH_OIDC_ROLE_MAP": '{"sre": "admin", "oncall": "responder"}',
+            "TRACKER_AUTH_LOCAL": "false",
+        }
+    )
+    oidc = settings.auth.oidc
+    assert oidc.client_secret.get_secret_value() == "12345678"
+    assert SECRET not in repr(settings) and "12345678" not in repr(settings)
+    assert oidc.role_of(["oncall", "sre", "other"]) == "admin"
+    assert oidc.role_of(["other"]) is None

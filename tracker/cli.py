@@ -216,15 +216,26 @@ def tokens() -> None:
     help="Refuse the token after DAYS days (default: valid until revoked)",
     metavar="DAYS",
 )
-def tokens_create(name: str, role: str, days: int | None) -> None:
+@click.option(
+    "--user",
+    "user_name",
+    help="The user the token is made for: disabling them revokes it",
+    metavar="NAME",
+)
+def tokens_create(name: str, role: str, days: int | None, user_name: str | None) -> None:
     """Create a token and print it (only once; it is stored hashed)."""
 
     from tracker.services.tokens import create_token
+    from tracker.services.users import active_user
 
     now = utcnow()
     expires_at = None if days is None else now + timedelta(days=days)
     with _app():
-        click.echo(create_token(name, role, actor=_actor(), now=now, expires_at=expires_at))
+        user = None if user_name is None else active_user(user_name)
+        raw = create_token(
+            name, role, actor=_actor(), now=now, expires_at=expires_at, created_by=user
+        )
+        click.echo(raw)
 
 
 @tokens.command("list")
@@ -243,7 +254,8 @@ def tokens_list() -> None:
                 state = f"expires {token.expires_at:%Y-%m-%d %H:%M}"
             else:
                 state = "active"
-            click.echo(f"{token.id:>4}  {token.role:<9}  {state:<24}  {token.name}")
+            maker = f"  (made by {token.created_by.name})" if token.created_by else ""
+            click.echo(f"{token.id:>4}  {token.role:<9}  {state:<24}  {token.name}{maker}")
 
 
 @tokens.command("revoke")
@@ -287,7 +299,7 @@ def users_create(name: str, role: str) -> None:
 
 @users.command("list")
 def users_list() -> None:
-    """Every user: name, role, and since when disabled (local time)."""
+    """Every user: name, role, how they sign in, and since when disabled (local time)."""
     from tracker.services.users import list_users
 
     with _app():
@@ -298,18 +310,40 @@ def users_list() -> None:
                 if user.disabled_at
                 else "active"
             )
-            click.echo(f"{user.name:<24}  {user.role:<9}  {state}")
+            click.echo(f"{user.name:<24}  {user.role:<9}  {user.source:<5}  {state}")
 
 
 @users.command("disable")
 @click.argument("name")
 def users_disable(name: str) -> None:
-    """Disable a user: they cannot sign in, and every session of theirs ends now."""
+    """Disable a user: they cannot sign in, every session of theirs ends now, and every
+    API token made for them is revoked."""
     from tracker.services.users import disable_user
 
     with _app():
-        disable_user(name, actor=_actor(), now=utcnow())
-    click.echo(f"user {name} disabled")
+        revoked = disable_user(name, actor=_actor(), now=utcnow())
+    click.echo(f"user {name} disabled; {revoked} of their tokens revoked")
+
+
+@users.command("hand-over")
+@click.argument("name")
+@click.option(
+    "--to",
+    "source",
+    type=click.Choice(["oidc", "proxy"]),
+    default="oidc",
+    show_default=True,
+    help="The way the person will sign in",
+)
+def users_hand_over(name: str, source: str) -> None:
+    """Hand a local user over to company sign-in: the next person to sign in under NAME
+    through the provider (or proxy) becomes this user, history and all. The password stops
+    working and every session ends now."""
+    from tracker.services.identity import hand_over
+
+    with _app():
+        hand_over(name, source, actor=_actor(), now=utcnow())
+    click.echo(f"user {name} waits for their first {source} sign-in")
 
 
 @users.command("set-role")
@@ -320,8 +354,10 @@ def users_set_role(name: str, role: str) -> None:
     from tracker.services.users import set_role
 
     with _app():
-        set_role(name, role, actor=_actor(), now=utcnow())
+        user = set_role(name, role, actor=_actor(), now=utcnow())
     click.echo(f"user {name} is now {role}")
+    if user.source == "oidc":
+        click.echo("they sign in through the company: their groups set the role again then")
 
 
 @users.command("reset-password")

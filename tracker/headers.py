@@ -4,22 +4,29 @@ and nothing cached of what a signed-in person or a token read."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, g, request
 
-CSP = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",  # the budget bars' widths, Swagger UI's layout
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+
+def content_security_policy(form_targets: tuple[str, ...] = ()) -> str:
+    """The policy; `form_targets`, other origins a form may lead to (signing out of the
+    company's OpenID provider is a form whose answer redirects there)."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self' 'unsafe-inline'",  # the budget bars' widths, Swagger UI's layout
+            "img-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            " ".join(("form-action 'self'", *form_targets)),
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
 HEADERS = {
-    "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",  # for browsers that predate frame-ancestors
     "Referrer-Policy": "same-origin",
@@ -27,9 +34,13 @@ HEADERS = {
 
 
 def init_app(app: Flask) -> None:
+    issuer = urlsplit(app.extensions["tracker.settings"].auth.oidc.issuer)
+    origins = (f"{issuer.scheme}://{issuer.netloc}",) if issuer.netloc else ()
+    headers = {"Content-Security-Policy": content_security_policy(origins), **HEADERS}
+
     @app.after_request
     def _secure(response: Response) -> Response:
-        for name, value in HEADERS.items():
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         if _private(response):
             response.headers["Cache-Control"] = "no-store"

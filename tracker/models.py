@@ -334,6 +334,85 @@ class MaintenanceWindow(BaseModel):
         return query
 
 
+class NeverReusedId(peewee.AutoField):
+    """A row id no later row gets again, even after the newest row is deleted: SQLite's
+    AUTOINCREMENT (PostgreSQL's sequences never go back anyway)."""
+
+    def ddl(self, ctx: Any) -> Any:
+        nodes = super().ddl(ctx)
+        if is_postgres(self.model._meta.database):
+            return nodes
+        return peewee.NodeList((nodes, peewee.SQL("AUTOINCREMENT")))
+
+
+class User(BaseModel):
+    """A person who signs in to the web UI; the password is kept only as an argon2 hash.
+    `session_key` is in every session cookie of theirs: a new one ends them all."""
+
+    id = NeverReusedId()
+    name = peewee.CharField(max_length=254, unique=True)
+    role = peewee.CharField(max_length=16)
+    password_hash = peewee.CharField(max_length=200)  # "": no local password
+    created_at = UTCDateTimeField()
+    disabled_at = UTCDateTimeField(null=True)
+    session_key = peewee.CharField(max_length=64, default="")
+    # Where the person signs in: "local" (a password), "oidc" or "proxy" (the company's
+    # account, known by its issuer and subject, the one identifier that never changes).
+    source = peewee.CharField(max_length=8, default="local")
+    issuer = peewee.CharField(max_length=1000, null=True)
+    subject = peewee.CharField(max_length=255, null=True)
+    email = peewee.CharField(max_length=254, default="")
+    signed_in_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "app_user"  # "user" is reserved in PostgreSQL
+        indexes = ((("issuer", "subject"), True),)
+
+    @classmethod
+    def active(cls, name: str) -> User | None:
+        return cls.get_or_none((cls.name == name) & cls.disabled_at.is_null())
+
+
+class LoginAttempt(BaseModel):
+    """Sign-in attempts, kept a while to slow down password guessing across workers. An
+    attempt is written as failed before its password is checked and marked succeeded after,
+    so concurrent guesses count before any of them is checked; `cleared` by an unlock."""
+
+    name = peewee.CharField(max_length=64, index=True)
+    address = peewee.CharField(max_length=64, index=True)
+    at = UTCDateTimeField(index=True)
+    succeeded = peewee.BooleanField()
+    cleared = peewee.BooleanField(default=False)
+
+    @classmethod
+    def failures_of_name(cls, name: str, since: datetime) -> int:
+        """Failed attempts at this name since `since` and since its last success."""
+        success = (
+            cls.select(cls.at)
+            .where((cls.name == name) & cls.succeeded)
+            .order_by(cls.at.desc())
+            .first()
+        )
+        after = cls.at >= since
+        if success is not None and success.at >= since:
+            after = cls.at > success.at
+        return cls._failures((cls.name == name) & after)
+
+    @classmethod
+    def failures_from(cls, address: str, since: datetime) -> int:
+        """Failed attempts from this address since `since`, at any name."""
+        return cls._failures((cls.address == address) & (cls.at >= since))
+
+    @classmethod
+    def _failures(cls, where: peewee.Expression) -> int:
+        return cls.select().where(where & ~cls.succeeded & ~cls.cleared).count()
+
+    @classmethod
+    def clear(cls, name: str) -> int:
+        """Forgive the failures at this name (an admin's unlock)."""
+        return cls.update(cleared=True).where((cls.name == name) & ~cls.succeeded).execute()
+
+
 class ApiToken(BaseModel):
     name = peewee.CharField(max_length=200)
     role = peewee.CharField(max_length=16)
@@ -341,6 +420,9 @@ class ApiToken(BaseModel):
     created_at = UTCDateTimeField()
     revoked_at = UTCDateTimeField(null=True)
     expires_at = UTCDateTimeField(null=True)  # null: never expires
+    # The person who made it (null: made on the command line for nobody in particular);
+    # disabling them revokes it.
+    created_by = peewee.ForeignKeyField(User, null=True, on_delete="RESTRICT", index=True)
 
     @classmethod
     def active_by_hash(cls, token_hash: str, now: datetime) -> ApiToken | None:
@@ -430,77 +512,6 @@ def _totals_by_series(
         }
         for direction, channel, scope, *counts in query
     }
-
-
-class NeverReusedId(peewee.AutoField):
-    """A row id no later row gets again, even after the newest row is deleted: SQLite's
-    AUTOINCREMENT (PostgreSQL's sequences never go back anyway)."""
-
-    def ddl(self, ctx: Any) -> Any:
-        nodes = super().ddl(ctx)
-        if is_postgres(self.model._meta.database):
-            return nodes
-        return peewee.NodeList((nodes, peewee.SQL("AUTOINCREMENT")))
-
-
-class User(BaseModel):
-    """A person who signs in to the web UI; the password is kept only as an argon2 hash.
-    `session_key` is in every session cookie of theirs: a new one ends them all."""
-
-    id = NeverReusedId()
-    name = peewee.CharField(max_length=64, unique=True)
-    role = peewee.CharField(max_length=16)
-    password_hash = peewee.CharField(max_length=200)
-    created_at = UTCDateTimeField()
-    disabled_at = UTCDateTimeField(null=True)
-    session_key = peewee.CharField(max_length=64, default="")
-
-    class Meta:
-        table_name = "app_user"  # "user" is reserved in PostgreSQL
-
-    @classmethod
-    def active(cls, name: str) -> User | None:
-        return cls.get_or_none((cls.name == name) & cls.disabled_at.is_null())
-
-
-class LoginAttempt(BaseModel):
-    """Sign-in attempts, kept a while to slow down password guessing across workers. An
-    attempt is written as failed before its password is checked and marked succeeded after,
-    so concurrent guesses count before any of them is checked; `cleared` by an unlock."""
-
-    name = peewee.CharField(max_length=64, index=True)
-    address = peewee.CharField(max_length=64, index=True)
-    at = UTCDateTimeField(index=True)
-    succeeded = peewee.BooleanField()
-    cleared = peewee.BooleanField(default=False)
-
-    @classmethod
-    def failures_of_name(cls, name: str, since: datetime) -> int:
-        """Failed attempts at this name since `since` and since its last success."""
-        success = (
-            cls.select(cls.at)
-            .where((cls.name == name) & cls.succeeded)
-            .order_by(cls.at.desc())
-            .first()
-        )
-        after = cls.at >= since
-        if success is not None and success.at >= since:
-            after = cls.at > success.at
-        return cls._failures((cls.name == name) & after)
-
-    @classmethod
-    def failures_from(cls, address: str, since: datetime) -> int:
-        """Failed attempts from this address since `since`, at any name."""
-        return cls._failures((cls.address == address) & (cls.at >= since))
-
-    @classmethod
-    def _failures(cls, where: peewee.Expression) -> int:
-        return cls.select().where(where & ~cls.succeeded & ~cls.cleared).count()
-
-    @classmethod
-    def clear(cls, name: str) -> int:
-        """Forgive the failures at this name (an admin's unlock)."""
-        return cls.update(cleared=True).where((cls.name == name) & ~cls.succeeded).execute()
 
 
 class FollowUp(BaseModel):
@@ -994,6 +1005,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     TimelineEntry,
     AuditRecord,
     MaintenanceWindow,
+    User,
+    LoginAttempt,
     ApiToken,
     FollowUp,
     PendingChange,
@@ -1005,8 +1018,6 @@ MODELS: tuple[type[BaseModel], ...] = (
     WeeklyReview,
     Snapshot,
     JobRun,
-    User,
-    LoginAttempt,
     Notification,
     NotificationAttempt,
     Alert,

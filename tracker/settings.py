@@ -6,11 +6,12 @@ text. Defaults live in ``config/tracker.toml``; a test keeps the README's table 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     SecretStr,
     ValidationError,
     ValidationInfo,
@@ -28,6 +30,7 @@ from pydantic import (
 
 from tracker.core.grading import DIMENSIONS, GradingRules, Threshold
 from tracker.core.rates import RateDefinition
+from tracker.core.signin import mapped_role
 from tracker.core.texts import Lang
 from tracker.core.transactions import OutcomeMap
 from tracker.core.vocabulary import (
@@ -37,6 +40,7 @@ from tracker.core.vocabulary import (
     NotificationEvent,
     Outcome,
     RegulatoryLevel,
+    Role,
     Scope,
 )
 from tracker.core.weekly.model import Detail
@@ -60,7 +64,13 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 MIN_SECRET_BYTES = 32
 SECRETS = frozenset(
-    {"secret_key", "metrics_token", "database_url", "database_replica_url"}
+    {
+        "secret_key",
+        "metrics_token",
+        "database_url",
+        "database_replica_url",
+        "auth.oidc.client_secret",
+    }
 )  # never echoed
 SECRET_TABLES = ("notifications.channels",)  # tables holding secrets: no value of theirs echoed
 
@@ -113,11 +123,89 @@ class DatabaseSettings(_Section):
     )
 
 
+class _RoleMapping(_Section):
+    """How a company account's groups become a tracker role: the highest mapped role wins."""
+
+    role_map: dict[Annotated[str, Field(min_length=1, max_length=256)], Role] = Field(
+        description='Group (claim value) → role, e.g. `{ "sre-leads" = "admin" }`'
+    )
+    default_role: Role | Literal[""] = Field(
+        description="Role of someone in no mapped group; empty refuses them"
+    )
+
+    def role_of(self, groups: Iterable[str]) -> str | None:
+        return mapped_role(groups, self.role_map, self.default_role or None)
+
+
+class OidcSettings(_RoleMapping):
+    issuer: str = Field(
+        pattern=r"^(https://[^\s]+|http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/[^\s]*)?)?$",
+        description="OpenID provider (discovery at `<issuer>/.well-known/openid-configuration`;"
+        " https, or http on loopback); empty: no company sign-in",
+    )
+    client_id: str = Field(max_length=256, description="This client's id at the provider")
+    client_secret: SecretStr = Field(max_length=1024, description="This client's secret")
+    scopes: str = Field(
+        pattern=r"(^|\s)openid(\s|$)", description="Scopes asked for (must include `openid`)"
+    )
+    roles_claim: str = Field(
+        pattern=r"^[A-Za-z0-9_:/.-]{1,200}$",
+        description="Claim holding the groups; dotted for nested (`realm_access.roles`)",
+    )
+    clock_skew_seconds: int = Field(
+        ge=0, le=300, description="ID tokens are accepted this far outside their times"
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> OidcSettings:
+        if self.issuer and not self.client_id:
+            raise ValueError("client_id is needed with an issuer")
+        return self
+
+
+class ProxySettings(_RoleMapping):
+    header: str = Field(
+        pattern=r"^([A-Za-z0-9-]{1,100})?$",
+        description="Request header a signing-in proxy sets to the user's name "
+        "(`X-Forwarded-User`); empty: off",
+    )
+    groups_header: str = Field(
+        pattern=r"^([A-Za-z0-9-]{1,100})?$",
+        description="Header with the user's groups, comma-separated (mapped by `role_map`)",
+    )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        max_length=100,
+        description="Networks the proxy connects from; the header from anywhere else is refused",
+    )
+
+    @model_validator(mode="after")
+    def _trusted_somewhere(self) -> ProxySettings:
+        if self.header and not self.trusted_proxies:
+            raise ValueError("header sign-in needs trusted_proxies")
+        return self
+
+    def trusts(self, address: str) -> bool:
+        try:
+            peer = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(peer in network for network in self.trusted_proxies)
+
+
 class AuthSettings(_Section):
     session_hours: float = Field(
         gt=0, le=24 * 90, description="A session ends after this many hours without a request"
     )
     session_cookie_secure: bool = Field(description="Send the session cookie over HTTPS only")
+    local: bool = Field(description="Sign-in with a local name and password (the form)")
+    oidc: OidcSettings
+    proxy: ProxySettings
+
+    @model_validator(mode="after")
+    def _some_way_in(self) -> AuthSettings:
+        if not (self.local or self.oidc.issuer or self.proxy.header):
+            raise ValueError("with local = false, set auth.oidc.issuer or auth.proxy.header")
+        return self
 
 
 class ReportSettings(_Section):
@@ -520,7 +608,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         if key not in by_env:
             raise SettingsError(f"{key}: unknown setting")
         dotted = by_env[key]
-        text_settings = {"database_url", "secret_key", "timezone", "metrics_token"}
+        text_settings = {*SECRETS, "timezone"}
         value = raw if dotted in text_settings else _env_value(raw)
         _set_dotted(overrides, dotted, value)
     return overrides
@@ -535,7 +623,11 @@ def _describe(exc: ValidationError, sources: dict[str, str]) -> str:
             lines.append(f"{dotted}: unknown setting{origin}")
         elif error["type"] == "missing":
             lines.append(f"{dotted}: missing{origin}")
-        elif dotted in SECRETS or dotted.startswith(SECRET_TABLES):
+        elif (
+            dotted in SECRETS
+            or dotted.startswith(SECRET_TABLES)
+            or isinstance(error.get("input"), Mapping)  # a section's rule: it may hold secrets
+        ):
             lines.append(f"{dotted}: {error['msg'].removeprefix('Value error, ')}{origin}")
         else:
             lines.append(f"{dotted}: {error['msg']} (got {error.get('input')!r}){origin}")

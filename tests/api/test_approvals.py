@@ -11,6 +11,7 @@ from tracker.db import database
 from tracker.models import Incident
 from tracker.services import reports
 from tracker.services.tokens import create_token
+from tracker.services.users import create_user
 
 PEOPLE = {"alice": "alice", "alice-ci": "alice", "bob": "bob", "carol": "carol"}
 
@@ -77,6 +78,20 @@ def test_the_proposer_cannot_approve_or_reject_through_any_token_of_theirs(
         answer = decide(people, change_id, verb, approver)
         assert answer.status_code == 403 and "another admin" in answer.get_json()["detail"]
     assert people.get(f"/changes/{change_id}").get_json()["status"] == "pending"
+
+
+def test_a_token_made_for_the_proposer_on_the_command_line_counts_as_them(app, people, record):
+    """A token an operator made for alice (`tokens create --user alice`) is alice's, though
+    the audit trail names the operator as its maker."""
+    with app.app_context(), database.connection_context():
+        alice = create_user("alice", "admin", "long enough pw", actor="test", now=utcnow())
+        people.tokens["alice-bot"] = create_token(
+            "alice-bot", "admin", actor="cli:ops", now=utcnow(), created_by=alice
+        )
+    change_id = propose(people, record["id"], grade="D")["pending_change_id"]
+    answer = decide(people, change_id, "approve", "alice-bot")
+    assert answer.status_code == 403 and "another admin" in answer.get_json()["detail"]
+    assert decide(people, change_id, "approve", "bob").status_code == 200
 
 
 def test_only_the_proposer_withdraws(people, record):

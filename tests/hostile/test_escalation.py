@@ -5,6 +5,9 @@ from flask import Flask
 
 from tests.factories import incident_body, stored_counts
 from tests.hostile.conftest import sqlite_only
+from tests.oidc import PERSON_OF_ROLE, Forger
+from tests.ui.conftest import Browser
+from tests.ui.test_company_sign_in import company_sign_in, oidc_settings
 from tracker.db import database
 from tracker.models import User
 from tracker.services.tokens import may
@@ -101,6 +104,42 @@ def test_a_ui_session_cannot_post_forms_above_its_role(app, browser, incident, r
     answers = {path: browser.post(path, data).status_code for path, data in forms.items()}
     assert answers == dict.fromkeys(forms, 403)
     assert stored_counts(app) == before
+
+
+@pytest.fixture(scope="module")
+def forger():
+    running = Forger()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def settings_overrides(forger):
+    """Company sign-in beside the local users: the matrix runs for both."""
+    return oidc_settings(forger.issuer)
+
+
+@sqlite_only
+@pytest.mark.parametrize("role", ["viewer", "ingest", "responder"])
+def test_a_company_account_cannot_post_forms_above_its_role(app, forger, incident, role):
+    browser = Browser(app.test_client())
+    forger.login = PERSON_OF_ROLE[role]
+    assert company_sign_in(browser.client, forger).status_code == 302
+    assert f"{forger.login} · " in browser.get("/").get_data(as_text=True)
+    before = stored_counts(app)
+    forms = ADMIN_FORMS | ({} if role == "responder" else RESPONDER_FORMS)
+    answers = {path: browser.post(path, data).status_code for path, data in forms.items()}
+    assert answers == dict.fromkeys(forms, 403)
+    assert stored_counts(app) == before
+
+
+@sqlite_only
+def test_a_company_admin_may_post_the_admin_forms(app, forger):
+    browser = Browser(app.test_client())
+    forger.login = PERSON_OF_ROLE["admin"]
+    company_sign_in(browser.client, forger)
+    browser.get("/")
+    assert browser.post("/services", ADMIN_FORMS["/services"]).status_code in (302, 303)
 
 
 @sqlite_only

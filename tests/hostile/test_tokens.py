@@ -98,3 +98,37 @@ def test_an_expiry_that_is_not_in_the_future_is_refused(app):
     with app.app_context(), database.connection_context(), pytest.raises(Invalid) as refused:
         create_token("x", "admin", actor="test", now=now, expires_at=now)
     assert refused.value.errors[0].field == "expires_at"
+
+
+def test_disabling_a_user_revokes_every_token_made_for_them_at_once(app, runner, client):
+    runner.invoke(main, ["users", "create", "lead", "--role", "admin"], input="long enough pw\n")
+    made = [
+        runner.invoke(
+            main, ["tokens", "create", "--name", f"bot{i}", "--role", "ingest", "--user", "lead"]
+        ).output.strip()
+        for i in range(2)
+    ]
+    other = runner.invoke(main, ["tokens", "create", "--name", "ci", "--role", "viewer"])
+    assert all(_get(client, f"Bearer {raw}").status_code == 200 for raw in made)
+    listed = runner.invoke(main, ["tokens", "list"]).output
+    assert listed.count("(made by lead)") == 2
+    disabled = runner.invoke(main, ["users", "disable", "lead"])
+    assert "2 of their tokens revoked" in disabled.output
+    assert all(_refused(_get(client, f"Bearer {raw}")) for raw in made)  # in this process: now
+    assert _get(client, f"Bearer {other.output.strip()}").status_code == 200
+    with app.app_context(), database.connection_context():
+        from tracker.models import AuditRecord
+
+        revoked = AuditRecord.select().where(AuditRecord.action == "revoke").count()
+    assert revoked == 2
+
+
+@sqlite_only
+def test_a_token_is_made_only_for_a_user_who_may_sign_in(runner):
+    runner.invoke(main, ["users", "create", "gone", "--role", "admin"], input="long enough pw\n")
+    runner.invoke(main, ["users", "disable", "gone"])
+    for name in ("gone", "nobody"):
+        args = ["tokens", "create", "--name", "x", "--role", "admin", "--user", name]
+        result = runner.invoke(main, args)
+        assert result.exit_code != 0 and name in result.output
+    assert runner.invoke(main, ["tokens", "list"]).output == ""

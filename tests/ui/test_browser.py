@@ -92,6 +92,11 @@ def each_database(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
+    yield from chromium()
+
+
+def chromium():
+    """Debian's Chromium under Playwright, headless, for one module's tests."""
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()

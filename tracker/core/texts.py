@@ -331,6 +331,44 @@ TEXTS: dict[str, tuple[str, str]] = {
     "user_name": ("用户名", "Name"),
     "password": ("密码", "Password"),
     "bad_sign_in": ("用户名或密码不对", "Wrong name or password"),
+    "signin.company": ("企业账号登录", "Sign in with the company account"),
+    "signin.or_local": ("或使用本地账号", "or with a local account"),
+    "signin.unavailable": (
+        "暂时连不上企业账号服务，请稍后再试",
+        "The company sign-in service cannot be reached; try again shortly",
+    ),
+    "signin.refused.state": (
+        "这次登录请求已失效或不是从本页发起的，请重新登录",
+        "This sign-in has expired or did not start on this page; sign in again",
+    ),
+    "signin.refused.provider": (
+        "企业账号登录没有完成，请重新登录",
+        "Company sign-in did not complete; sign in again",
+    ),
+    "signin.refused.id_token": (
+        "企业账号返回的身份凭证未通过校验，已拒绝登录",
+        "The identity token from the company account failed its checks; sign-in refused",
+    ),
+    "signin.refused.no_name": (
+        "企业账号没有提供用户名或邮箱，无法登录",
+        "The company account gave neither a user name nor an e-mail address",
+    ),
+    "signin.refused.no_role": (
+        "你的企业账号不在任何可使用本系统的组里，请联系管理员开通",
+        "Your company account is in no group that may use tracker; ask an admin",
+    ),
+    "signin.refused.disabled": (
+        "该账号已停用，请联系管理员",
+        "This account is disabled; ask an admin",
+    ),
+    "signin.refused.name_taken": (
+        "这个用户名已属于一个本地账号，需管理员先移交给企业账号",
+        "This name belongs to a local account; an admin must hand it over first",
+    ),
+    "signin.refused.untrusted": (
+        "登录请求头来自不受信任的地址，已拒绝",
+        "a sign-in header from an address that is not a trusted proxy: refused",
+    ),
     "title": ("标题", "Title"),
     "summary": ("描述", "Summary"),
     "service": ("服务", "Service"),

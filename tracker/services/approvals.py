@@ -12,19 +12,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import peewee
 from playhouse.shortcuts import model_to_dict
 
 from tracker.db import database, exclusive
 from tracker.errors import Conflict, Forbidden, NotFound
-from tracker.models import ApiToken, AuditRecord, Incident, PendingChange
+from tracker.models import ApiToken, AuditRecord, Incident, PendingChange, User
 from tracker.schemas import ChangeOut, ChangeQuery, IncidentPatch, Page
 from tracker.services import audit
 from tracker.services.paging import paginate
 
 
 def principals(actor: str) -> set[str]:
-    """The people behind a name: itself, and whoever created a token of that name."""
-    ids = [str(t.id) for t in ApiToken.select(ApiToken.id).where(ApiToken.name == actor)]
+    """The people behind a name: itself, and whoever created a token of that name (the user
+    it records, and whoever the audit trail says made it)."""
+    made = (
+        ApiToken.select(ApiToken.id, User.name)
+        .join(User, peewee.JOIN.LEFT_OUTER)
+        .where(ApiToken.name == actor)
+        .tuples()
+    )
+    ids, users = [str(i) for i, _ in made], {name for _, name in made if name}
     if not ids:
         return {actor}
     creators = AuditRecord.select(AuditRecord.actor).where(
@@ -32,7 +40,7 @@ def principals(actor: str) -> set[str]:
         & (AuditRecord.action == "create")
         & AuditRecord.entity_id.in_(ids)
     )
-    return {actor, *(c for (c,) in creators.tuples())}
+    return {actor, *users, *(c for (c,) in creators.tuples())}
 
 
 def _same_person(one: str, other: str) -> bool:

@@ -7,10 +7,12 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+import peewee
+
 from tracker.core.vocabulary import ROLES
 from tracker.db import database
 from tracker.errors import Invalid, NotFound
-from tracker.models import ApiToken
+from tracker.models import ApiToken, User
 from tracker.services import audit
 
 PREFIX = "trk_"
@@ -33,10 +35,17 @@ def digest(raw: str) -> str:
 
 
 def create_token(
-    name: str, role: str, *, actor: str, now: datetime, expires_at: datetime | None = None
+    name: str,
+    role: str,
+    *,
+    actor: str,
+    now: datetime,
+    expires_at: datetime | None = None,
+    created_by: User | None = None,
 ) -> str:
     """Create a token and return it; only its digest is kept. A token with `expires_at` is
-    refused from that moment on; without, it lasts until revoked."""
+    refused from that moment on; without, it lasts until revoked. `created_by`, the person
+    who made it: disabling them revokes it."""
     if role not in ROLES:
         raise Invalid.one("role", f"must be one of {', '.join(ROLES)}")
     name = name.strip()
@@ -47,11 +56,18 @@ def create_token(
     raw = PREFIX + secrets.token_urlsafe(32)
     with database.atomic():
         token = ApiToken.create(
-            name=name, role=role, token_hash=digest(raw), created_at=now, expires_at=expires_at
+            name=name,
+            role=role,
+            token_hash=digest(raw),
+            created_at=now,
+            expires_at=expires_at,
+            created_by=created_by,
         )
         after = {"name": name, "role": role}
         if expires_at is not None:
             after["expires_at"] = expires_at.isoformat()
+        if created_by is not None:
+            after["created_by"] = created_by.name
         audit.record("create", "token", token.id, before=None, after=after, actor=actor, now=now)
     return raw
 
@@ -90,7 +106,9 @@ def may(role: str, right: str) -> bool:
 
 
 def list_tokens() -> list[ApiToken]:
-    return list(ApiToken.select().order_by(ApiToken.id))
+    """Every token, newest last, with its creator read in the same query."""
+    query = ApiToken.select(ApiToken, User).join(User, peewee.JOIN.LEFT_OUTER)
+    return list(query.order_by(ApiToken.id))
 
 
 def revoke_token(token_id: int, *, actor: str, now: datetime) -> None:
@@ -100,16 +118,29 @@ def revoke_token(token_id: int, *, actor: str, now: datetime) -> None:
         token = ApiToken.get_or_none(ApiToken.id == token_id)
         if token is None:
             raise NotFound(f"no token {token_id}")
-        if token.revoked_at is None:
-            token.revoked_at = now
-            token.save()
-            audit.record(
-                "revoke",
-                "token",
-                token.id,
-                before={"revoked_at": None},
-                after={"revoked_at": now.isoformat()},
-                actor=actor,
-                now=now,
-            )
+        _revoke(token, actor=actor, now=now)
     forget_tokens()  # once committed: a lookup before that could remember it again
+
+
+def revoke_tokens_of(user: User, *, actor: str, now: datetime) -> int:
+    """Revoke every token `user` made (call in the transaction that disables them, then
+    forget_tokens); returns how many were still in force."""
+    made = ApiToken.select().where((ApiToken.created_by == user) & ApiToken.revoked_at.is_null())
+    return sum(_revoke(token, actor=actor, now=now) for token in made)
+
+
+def _revoke(token: ApiToken, *, actor: str, now: datetime) -> bool:
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = now
+    token.save()
+    audit.record(
+        "revoke",
+        "token",
+        token.id,
+        before={"revoked_at": None},
+        after={"revoked_at": now.isoformat()},
+        actor=actor,
+        now=now,
+    )
+    return True

@@ -16,6 +16,7 @@ from tracker.db import database, exclusive
 from tracker.errors import Conflict, Invalid, NotFound, TrackerError
 from tracker.models import LoginAttempt, User
 from tracker.services import audit
+from tracker.services.tokens import forget_tokens, revoke_tokens_of
 
 HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -46,7 +47,7 @@ def _checked_password(password: str) -> str:
     return password
 
 
-def _new_session_key() -> str:
+def new_session_key() -> str:
     return secrets.token_urlsafe(32)
 
 
@@ -64,7 +65,7 @@ def create_user(name: str, role: str, password: str, *, actor: str, now: datetim
             role=role,
             password_hash=HASHER.hash(password),
             created_at=now,
-            session_key=_new_session_key(),
+            session_key=new_session_key(),
         )
         after = {"name": name, "role": role}
         audit.record("create", "user", name, before=None, after=after, actor=actor, now=now)
@@ -107,9 +108,10 @@ def sign_in(name: str, password: str, *, address: str, now: datetime) -> User | 
     with database.atomic():
         attempt.succeeded = True
         attempt.save()
+        user.signed_in_at = now
         if HASHER.check_needs_rehash(user.password_hash):
             user.password_hash = HASHER.hash(password)
-            user.save()
+        user.save()
     return user
 
 
@@ -135,13 +137,21 @@ def get_user_by_name(name: str) -> User:
     return user
 
 
+def active_user(name: str) -> User:
+    """The user of this name, if they may still sign in (a token is made only for them)."""
+    user = get_user_by_name(name)
+    if user.disabled_at is not None:
+        raise Conflict(f"user {name!r} is disabled")
+    return user
+
+
 def list_users() -> list[User]:
     return list(User.select().order_by(User.name))
 
 
 def end_sessions(user: User) -> None:
     """Every session of this user ends now (their cookies no longer name them)."""
-    user.session_key = _new_session_key()
+    user.session_key = new_session_key()
     user.save()
 
 
@@ -162,9 +172,14 @@ def _plain(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def disable_user(name: str, *, actor: str, now: datetime) -> User:
-    """The user can no longer sign in, and is signed out everywhere at once."""
-    return _change(name, "disable", actor=actor, now=now, disabled_at=now)
+def disable_user(name: str, *, actor: str, now: datetime) -> int:
+    """The user can no longer sign in, is signed out everywhere at once, and every API token
+    made for them is revoked (in the same transaction); returns how many tokens were."""
+    with database.atomic():
+        user = _change(name, "disable", actor=actor, now=now, disabled_at=now)
+        revoked = revoke_tokens_of(user, actor=actor, now=now)
+    forget_tokens()
+    return revoked
 
 
 def set_role(name: str, role: str, *, actor: str, now: datetime) -> User:

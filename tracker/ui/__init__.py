@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from tracker.clock import utcnow
-from tracker.context import settings, zone
+from tracker.context import zone
 from tracker.core.display import count, percent
 from tracker.core.readable import age, label, value_text
 from tracker.core.texts import LANGS, TEXTS, Lang, term, text
@@ -35,7 +35,6 @@ from tracker.schemas import validation_errors
 from tracker.services.alerts import draft_count
 from tracker.services.approvals import pending_count
 from tracker.services.tokens import may
-from tracker.services.users import TooManyAttempts, end_sessions, session_user, sign_in
 from tracker.ui.present import errors_by_field
 
 ui = Blueprint(
@@ -46,7 +45,6 @@ ui = Blueprint(
     static_url_path="/static/ui",
 )
 csrf = CSRFProtect()
-OPEN_PAGES = ("ui.login", "ui.login_post", "ui.static", "ui.favicon")
 
 
 def init_app(app: Flask) -> None:
@@ -63,8 +61,11 @@ def init_app(app: Flask) -> None:
         notifications,
         reports,
         services,
+        signin,
         triage,
     )
+
+    signin.init_app(app)
 
     app.register_blueprint(ui)
     app.context_processor(_waiting_drafts)
@@ -92,7 +93,7 @@ def lang() -> Lang:
     return g.get("lang", "zh")
 
 
-def _chosen_lang() -> Lang:
+def chosen_lang() -> Lang:
     chosen = request.args.get("lang")
     if chosen in LANGS:
         session["lang"] = chosen
@@ -139,37 +140,6 @@ def form_errors(exc: Invalid) -> dict[str, str]:
     return errors_by_field(exc, lang(), zone())
 
 
-@ui.before_request
-def _identify() -> Response | None:
-    g.lang = _chosen_lang()
-    g.user = user = _session_user()
-    if user is not None:
-        g.actor, g.role = user.name, user.role
-    if user is None and request.endpoint not in OPEN_PAGES:
-        return redirect(url_for("ui.login", next=request.full_path))
-    return None
-
-
-def _session_user() -> Any:
-    """The signed-in user, if the session is still theirs and not idle too long; a session
-    that is not is emptied (but for the language)."""
-    if "user_id" not in session:
-        return None
-    now = utcnow().timestamp()
-    idle = settings().auth.session_hours * 3600
-    seen = session.get("seen")
-    user = session_user(session.get("user_id"), session.get("key"))
-    if user is None or not isinstance(seen, (int, float)) or now - seen > idle:
-        chosen = session.get("lang")
-        session.clear()
-        if chosen:
-            session["lang"] = chosen
-        return None
-    if now - seen > 60:  # refreshed once a minute, not a new cookie every request
-        session["seen"] = now
-    return user
-
-
 def needs(right: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A page that needs a right; the role is checked on every request."""
 
@@ -197,53 +167,6 @@ def csrf_checked() -> bool:
     except CSRFError:
         return False
     return True
-
-
-@ui.get("/login")
-def login() -> str:
-    return render_template("login.html")
-
-
-@ui.post("/login")
-def login_post() -> Response | tuple[str, int]:
-    name = request.form.get("name", "").strip()
-    try:
-        user = sign_in(
-            name, request.form.get("password", ""), address=request.remote_addr or "?", now=utcnow()
-        )
-    except TooManyAttempts as exc:
-        message = text("error.too_many_attempts", lang()).format(minutes=exc.minutes)
-        return render_template("login.html", error=message, name=name), 429
-    if user is None:
-        return render_template("login.html", error=text("bad_sign_in", lang()), name=name), 401
-    session.clear()
-    session.update(user_id=user.id, key=user.session_key, seen=utcnow().timestamp(), lang=lang())
-    return redirect(local_target(request.args.get("next", "")))
-
-
-def local_target(target: str) -> str:
-    """Where to go after signing in: a path on this site, else the dashboard. Browsers drop
-    tabs and newlines and read a backslash as a slash, so `/\\t/evil.example` would lead to
-    another site: any control character or backslash refuses the target."""
-    if (
-        not target.startswith("/")
-        or target.startswith("//")
-        or "\\" in target
-        or any(ord(c) < 32 or ord(c) == 127 for c in target)
-    ):
-        return "/"
-    return target
-
-
-@ui.post("/logout")
-def logout() -> Response:
-    """Sign out: every session of this user ends, a copied cookie included."""
-    if g.user is not None:
-        end_sessions(g.user)
-    chosen = lang()
-    session.clear()
-    session["lang"] = chosen
-    return redirect(url_for("ui.login"))
 
 
 @ui.get("/favicon.ico")
