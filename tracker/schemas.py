@@ -43,6 +43,7 @@ from tracker.core.vocabulary import (
     Outcome,
     Priority,
     RegulatoryLevel,
+    Role,
     RootCause,
     Scope,
     Status,
@@ -206,6 +207,18 @@ class Input(BaseModel):
 
 class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+# ---- people and tokens -----------------------------------------------------------------------
+
+
+class TokenCreate(Input):
+    """An API token an admin makes on the 账号与令牌 page (for themselves: it is revoked when
+    they are disabled)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Role
+    expires_in_days: Annotated[int, Field(ge=1, le=36_500)] | None = None
 
 
 # ---- services --------------------------------------------------------------------------------

@@ -81,7 +81,12 @@ def test_a_body_cannot_claim_a_role_or_an_author(app, api, gateway):
     assert stored_counts(app) == before
 
 
-ADMIN_FORMS = {"/services": {"key": "ledger", "name": "Ledger", "tier": "1"}}
+ADMIN_FORMS = {
+    "/services": {"key": "ledger", "name": "Ledger", "tier": "1"},
+    "/access/tokens": {"name": "mine", "role": "admin"},
+    "/access/people/admin/disable": {},
+    "/access/tokens/1/revoke": {},
+}
 RESPONDER_FORMS = {
     "/incidents/new": {"title": "x", "services": "gateway", "detected_at": "2024-07-23T10:04"},
     "/incidents/1": {"title": "taken over"},

@@ -61,6 +61,12 @@ def test_an_engineer_signs_in_with_the_company_account_and_has_the_role_of_their
         assert f"alice · {role}" in page.inner_text(".who")
         assert page.locator("nav a[href='/notifications']").count() == 1  # an admin's link
         shot(page, f"23-{lang}-dashboard-after-company-sign-in")
+        page.click("nav a[href='/access']")  # 账号与令牌: alice makes a token of her own
+        page.fill("input[name=name]", f"alertmanager-{lang}")
+        page.click("form[action='/access/tokens'] button.primary")
+        assert page.input_value("#new-token").startswith("trk_")
+        assert page.locator("table.list tr", has_text=f"alertmanager-{lang}").count() == 1
+        shot(page, f"25-{lang}-people-and-tokens")
         page.click(".who button.link")  # 退出: the provider asks to confirm, then back here
         page.wait_for_url(f"{issuer}/**")
         page.click("button[autofocus], button[type=submit]")

@@ -80,3 +80,9 @@ def test_another_name_from_the_proxy_is_another_person(app, client):
     as_proxy(client, "li.na")
     page = as_proxy(client, "wang.fang").get_data(as_text=True)
     assert "wang.fang · 值班" in page and "li.na" not in page
+
+
+@pytest.mark.parametrize("name", ["two words", "a/b", "x" * 255, "tab\there"])
+def test_a_header_that_names_nobody_usable_is_refused(app, client, name):
+    answer = as_proxy(client, name)
+    assert answer.status_code == 401 and users(app) == {}

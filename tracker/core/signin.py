@@ -12,9 +12,9 @@ from tracker.core.vocabulary import ROLES
 
 # The highest mapped role wins: each later role is trusted with more.
 RANK = {role: rank for rank, role in enumerate(ROLES)}
-# A name as the audit trail shows it: printable, no spaces, at most 254 characters (an
-# e-mail address at its longest).
-EXTERNAL_NAME = re.compile(r"^[^\s\x00-\x1f\x7f]{1,254}$")
+# A name as the audit trail shows it: printable, no spaces or slashes (it is part of a page's
+# path), at most 254 characters (an e-mail address at its longest).
+EXTERNAL_NAME = re.compile(r"^[^\s\x00-\x1f\x7f/\\]{1,254}$")
 
 
 def mapped_role(

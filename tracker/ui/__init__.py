@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     csrf.exempt(app.blueprints["api"])
     from tracker.ui import (  # noqa: F401
+        access,
         aftercare,
         dashboard,
         incidents,

@@ -31,7 +31,13 @@ from joserfc.errors import JoseError
 
 from tracker.clock import utcnow
 from tracker.context import settings
-from tracker.core.signin import claim_values, has_claim, header_groups, person_name
+from tracker.core.signin import (
+    EXTERNAL_NAME,
+    claim_values,
+    has_claim,
+    header_groups,
+    person_name,
+)
 from tracker.core.texts import text
 from tracker.errors import Forbidden
 from tracker.services import identity
@@ -306,6 +312,8 @@ def _proxy_user(current: Any) -> Any:
     name = request.headers.get(proxy.header, "").strip() if proxy.header else ""
     if not name:
         return current
+    if not EXTERNAL_NAME.match(name):
+        raise refused("no_name", f"the {proxy.header} header holds no usable name")
     mapped = bool(proxy.groups_header)
     role = proxy.role_of(
         header_groups(request.headers.get(proxy.groups_header, "")) if mapped else []
