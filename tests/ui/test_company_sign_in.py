@@ -355,3 +355,13 @@ def test_signing_out_signs_out_at_the_real_provider_too(app_of, real_provider):
     shown = requests.get(out.location, timeout=10)
     assert shown.status_code == 200 and "logout" in shown.text.lower()
     assert PEOPLE["alice"]["groups"]
+
+
+def test_a_huge_id_token_is_not_kept_in_the_session_cookie(app, forger):
+    """Entra ID lists every group in the ID token: kept in the session it would make the
+    cookie too big for browsers, which then drop it."""
+    forger.forge = {"groups": ["sre-leads", *(f"group-{i:04}-{'x' * 30}" for i in range(200))]}
+    browser = app.test_client()
+    assert company_sign_in(browser, forger).status_code == 302
+    assert len(browser.get_cookie("session").value) < 4096
+    assert signed_in_as(browser)

@@ -48,6 +48,7 @@ from tracker.ui import chosen_lang, lang, ui
 log = logging.getLogger("tracker.signin")
 CLIENT = "tracker.oidc"
 STATE_PREFIX = "_state_company_"  # where Authlib keeps a sign-in's state, nonce and verifier
+MAX_HINT_BYTES = 2000  # browsers keep cookies of up to 4096 bytes
 
 
 def init_app(app: Flask) -> None:
@@ -135,12 +136,13 @@ def logout() -> Response:
     through the company's provider is signed out there too when it offers that."""
     if g.user is not None:
         end_sessions(g.user)
-    id_token = session.get("id_token") if session.get("via") == "oidc" else None
+    via_provider = session.get("via") == "oidc"
+    id_token = session.get("id_token") or None
     chosen = lang()
     session.clear()
     session["lang"] = chosen
     client = current_app.extensions.get(CLIENT)
-    if id_token and client is not None:
+    if via_provider and client is not None:
         try:
             if client.load_server_metadata().get("end_session_endpoint"):
                 return client.logout_redirect(
@@ -232,7 +234,10 @@ def oidc_callback() -> Response | tuple[str, int]:
     except requests.RequestException as exc:
         log.warning("the OpenID provider cannot be reached: %s", exc)
         return _page(text("signin.unavailable", lang()), 503)
-    _start_session(user, via="oidc", id_token=token["id_token"])
+    # Kept for signing out at the provider (id_token_hint), unless it would make the session
+    # cookie too big for browsers (Entra ID lists every group): client_id then says who asks.
+    hint = token["id_token"] if len(token["id_token"]) <= MAX_HINT_BYTES else ""
+    _start_session(user, via="oidc", id_token=hint)
     return redirect(target)
 
 
