@@ -10,6 +10,7 @@ another audience, an expired one, another nonce), to show that tracker refuses e
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -125,6 +126,14 @@ def path_of(url: str) -> str:
 # ---- the forger -------------------------------------------------------------------------------
 
 
+@functools.cache
+def _key(which: str) -> Any:
+    """An RSA key made once per test process (making one takes a tenth of a second)."""
+    from joserfc.jwk import RSAKey
+
+    return RSAKey.generate_key(2048, parameters={"kid": "real", "use": "sig"})
+
+
 @dataclass
 class Forger:
     """A hostile OpenID provider on loopback. Set `forge` to change the next ID token's
@@ -139,22 +148,21 @@ class Forger:
     groups: dict[str, list[str]] = field(default_factory=dict)  # a person's groups, changed
 
     def __post_init__(self) -> None:
-        from joserfc.jwk import RSAKey
-
-        self.key = RSAKey.generate_key(2048, parameters={"kid": "real", "use": "sig"})
+        self.key = _key("real")
         self._codes: dict[str, dict[str, str]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.issuer = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
 
     def other_key(self) -> Any:
-        from joserfc.jwk import RSAKey
-
-        return RSAKey.generate_key(2048, parameters={"kid": "real", "use": "sig"})
+        """Another key under the same key id: only its signature tells it apart."""
+        return _key("other")
 
     def metadata(self) -> dict[str, Any]:
         return {

@@ -10,6 +10,7 @@ import urllib.parse
 import pytest
 import requests
 
+from tests.hostile.conftest import sqlite_only
 from tests.oidc import (
     PEOPLE,
     ROLE_MAP,
@@ -112,6 +113,7 @@ def test_a_genuine_token_signs_in_with_the_highest_mapped_role(app, client, forg
     assert (created.action, created.actor, created.entity_id) == ("create", "alice", "alice")
 
 
+@sqlite_only
 def test_the_page_returned_to_is_the_one_asked_for(client, forger):
     client.get("/login/oidc?next=/incidents%3Fstatus%3Dopen")
     back = company_sign_in(client, forger)  # a new start forgets the one before
@@ -137,6 +139,7 @@ FORGED = {
 }
 
 
+@sqlite_only
 @pytest.mark.parametrize("forgery", FORGED, ids=list(FORGED))
 def test_a_forged_id_token_is_refused_and_logged(app, client, forger, forgery, caplog):
     claims, how = FORGED[forgery]
@@ -154,6 +157,7 @@ def test_a_forged_id_token_is_refused_and_logged(app, client, forger, forgery, c
     assert users(app) == {}
 
 
+@sqlite_only
 def test_clock_skew_within_the_bound_is_tolerated(app, client, forger):
     now = int(time.time())
     forger.forge = {"iat": now + 40, "exp": now - 40}  # the bound is 60 s
@@ -161,6 +165,7 @@ def test_clock_skew_within_the_bound_is_tolerated(app, client, forger):
     assert "alice" in users(app)
 
 
+@sqlite_only
 def test_a_wrong_state_is_refused(app, client, forger, caplog):
     caplog.set_level(logging.WARNING, logger="tracker.signin")
 
@@ -173,6 +178,7 @@ def test_a_wrong_state_is_refused(app, client, forger, caplog):
     assert signed_in_as(client) is None and users(app) == {}
 
 
+@sqlite_only
 def test_an_answer_started_in_another_browser_is_refused(app, forger):
     """Login CSRF: an attacker's own answer handed to a victim's browser signs nobody in."""
     attacker, victim = app.test_client(), app.test_client()
@@ -198,6 +204,7 @@ def test_a_replayed_answer_and_a_reused_code_are_refused(app, client, forger, ca
     assert signed_in_as(other) is None
 
 
+@sqlite_only
 def test_an_answer_naming_another_issuer_is_refused(app, client, forger):
     answer = company_sign_in(client, forger, then=lambda url: url + "&iss=https%3A%2F%2Fevil")
     assert answer.status_code == 401 and users(app) == {}
@@ -211,6 +218,7 @@ def test_a_person_in_no_mapped_group_is_refused_and_nothing_is_created(app, clie
     assert users(app) == {} and signed_in_as(client) is None
 
 
+@sqlite_only
 def test_a_default_role_lets_everyone_else_in(app_of, forger):
     app = app_of(oidc_settings(forger.issuer, default_role="viewer"))
     forger.login = "mallory"
@@ -282,6 +290,7 @@ def test_a_local_name_is_taken_over_only_after_an_admin_hands_it_over(app, clien
         assert user_service.sign_in("alice", PASSWORD, address="t", now=utcnow()) is None
 
 
+@sqlite_only
 def test_a_provider_that_is_down_leaves_the_sign_in_page_with_a_clear_message(app, forger):
     forger.close()
     answer = app.test_client().get("/login/oidc")
@@ -289,12 +298,14 @@ def test_a_provider_that_is_down_leaves_the_sign_in_page_with_a_clear_message(ap
     assert "暂时连不上企业账号服务" in answer.get_data(as_text=True)
 
 
+@sqlite_only
 def test_a_discovery_document_of_another_issuer_is_not_believed(app, client, forger):
     forger.metadata = lambda: {**Forger.metadata(forger), "issuer": "https://idp.example.com"}
     assert client.get("/login/oidc").status_code == 503
     assert users(app) == {}
 
 
+@sqlite_only
 def test_the_sign_in_page_offers_both_ways_in_both_languages(client):
     zh = client.get("/login").get_data(as_text=True)
     assert "企业账号登录" in zh and "或使用本地账号" in zh and 'name="password"' in zh
@@ -357,6 +368,7 @@ def test_signing_out_signs_out_at_the_real_provider_too(app_of, real_provider):
     assert PEOPLE["alice"]["groups"]
 
 
+@sqlite_only
 def test_a_huge_id_token_is_not_kept_in_the_session_cookie(app, forger):
     """Entra ID lists every group in the ID token: kept in the session it would make the
     cookie too big for browsers, which then drop it."""
