@@ -683,6 +683,22 @@ def payments() -> None:
     """Payment outcome counts."""
 
 
+@payments.command("fold")
+def payments_fold() -> None:
+    """Fold minute counts older than payments.keep_minutes_days into hourly counts now
+    (the scheduler does it every hour), a day at a time."""
+    from tracker.services.payments.fold import fold
+
+    with _app():
+        days = current_settings().payments.keep_minutes_days
+        if not days:
+            raise click.UsageError("payments.keep_minutes_days is 0: every minute is kept")
+        done = fold(now=utcnow(), keep_days=days)
+    until = f"{done.until:%Y-%m-%d %H:%M} UTC" if done.until else "-"
+    click.echo(f"{done.minutes} minute rows folded into {done.hours} hour rows")
+    click.echo(f"counts before {until} are hourly")
+
+
 @payments.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--quiet", is_flag=True, help="No progress bar")

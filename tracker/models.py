@@ -684,6 +684,42 @@ class PaymentRevision(BaseModel):
 
 
 @_outcome_columns(stored_as_given=False)
+class PaymentHour(BaseModel):
+    """Σ of the minute rows of one UTC hour of history older than `payments.keep_minutes_days`:
+    folded there, the minutes themselves are gone (services/payments/fold)."""
+
+    hour = UTCDateTimeField()
+    direction = peewee.CharField(max_length=8)
+    channel = peewee.CharField(max_length=64)
+    scope = peewee.CharField(max_length=16)
+
+    class Meta:
+        table_name = "payment_hour"
+        indexes = ((("hour", "direction", "channel", "scope"), True),)
+
+    @classmethod
+    def outcome_totals(
+        cls, *, direction: str, scope: str, channel: str | None, since: datetime, until: datetime
+    ) -> dict[str, int]:
+        """Σ count per outcome over hours starting in [since, until)."""
+        series = {"direction": direction, "scope": scope, "channel": channel}
+        return _series_totals(cls, cls.hour, since, until, **series)
+
+    @classmethod
+    def totals_by_series(
+        cls, since: datetime, until: datetime
+    ) -> dict[tuple[str, str, str], dict[str, int]]:
+        """(direction, channel, scope) → Σ count per outcome over hours in [since, until)."""
+        return _totals_by_series(cls, cls.hour, since, until)
+
+    @classmethod
+    def channels_between(cls, since: datetime, until: datetime) -> list[str]:
+        """The distinct channels with an hour in [since, until)."""
+        query = cls.select(cls.channel).where((cls.hour >= since) & (cls.hour < until))
+        return [channel for (channel,) in query.distinct().tuples()]
+
+
+@_outcome_columns(stored_as_given=False)
 class PaymentDay(BaseModel):
     """Σ of the minute rows of one local day (in the zone the totals were cut in)."""
 
@@ -1013,6 +1049,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     PaymentChannel,
     PaymentMinute,
     PaymentRevision,
+    PaymentHour,
     PaymentDay,
     State,
     WeeklyReview,

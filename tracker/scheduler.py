@@ -23,6 +23,7 @@ from tracker.core.weekly.model import last_week
 from tracker.core.windows import local_midnight
 from tracker.db import DATABASE_DOWN, database
 from tracker.services import followups, jobs, notifications, regulatory, reports, rollup
+from tracker.services.payments.fold import fold
 from tracker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def _prune(now: datetime, settings: Settings) -> object:
         rollup.prune_snapshots(now=now, settings=settings),
         jobs.prune_runs(before=cutoff),
         notifications.prune(now=now, settings=settings),
+        fold(now=now, keep_days=settings.payments.keep_minutes_days).to_json(),
     )
 
 
@@ -96,7 +98,8 @@ def _week_start(settings: Settings) -> Callable[[datetime], datetime]:
 
 
 def job_table(settings: Settings) -> tuple[Job, ...]:
-    """Every scheduled job: the rollup, snapshot pruning, the Monday 09:00 export, the daily
+    """Every scheduled job: the rollup, pruning (snapshots, job runs, sent notifications, and
+    folding old payment minutes into hours), the Monday 09:00 export, the daily
     digest of overdue follow-ups, the regulator's deadlines, and sending what the
     notification outbox holds."""
     interval = settings.rollup.interval_seconds

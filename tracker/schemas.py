@@ -847,6 +847,14 @@ class RateOut(BaseModel):
 class RatesOut(BaseModel):
     since: UtcTime
     until: UtcTime
+    counted_since: UtcTime = Field(
+        description="Where the counts really start: `since`, or the hour before it when it "
+        "lies in history folded into hours (payments.keep_minutes_days)"
+    )
+    counted_until: UtcTime = Field(description="Where the counts really end (likewise)")
+    exact_to: Literal["minute", "hour"] = Field(
+        description="`hour` when an edge of the range lies in folded history off the hour"
+    )
     channel: str
     items: list[RateOut]
 

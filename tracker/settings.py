@@ -63,6 +63,7 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 MIN_SECRET_BYTES = 32
+MIN_KEEP_MINUTES_DAYS = 35
 SECRETS = frozenset(
     {
         "secret_key",
@@ -294,6 +295,22 @@ class PaymentSettings(_Section):
         description="Most distinct payment channels kept; a row adding one more is a 422",
     )
     rates: list[RateSettings] = Field(min_length=1, description="Success-rate definitions")
+    keep_minutes_days: int = Field(
+        ge=0,
+        le=36_500,
+        description="Minute counts older than this many days are folded into hourly ones "
+        "(0: every minute is kept); at least 35, for the dips' 31 days",
+    )
+
+    @field_validator("keep_minutes_days")
+    @classmethod
+    def _room_for_dips(cls, days: int) -> int:
+        if 0 < days < MIN_KEEP_MINUTES_DAYS:
+            raise ValueError(
+                f"0 (keep every minute) or at least {MIN_KEEP_MINUTES_DAYS}: dips are found "
+                "in up to 31 days of minutes"
+            )
+        return days
 
     @field_validator("rates")
     @classmethod

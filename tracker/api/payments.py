@@ -4,6 +4,7 @@ from tracker.api.blueprint import api
 from tracker.api.routing import endpoint
 from tracker.clock import utcnow
 from tracker.context import settings
+from tracker.core.display import utc_text
 from tracker.errors import Invalid
 from tracker.schemas import DipQuery, DipsOut, PaymentCountBatch, RateQuery, RatesOut, Upserted
 from tracker.services import dips, payments
@@ -48,6 +49,13 @@ def payment_dips(query: DipQuery):
     )  # fmt: skip
     if until - since > dips.MAX_RANGE:
         raise Invalid.one("until", "a request covers at most 31 days")
+    folded = payments.folded_until()
+    if folded is not None and since < folded:
+        raise Invalid.one(
+            "since",
+            f"minutes before {utc_text(folded)} are folded into hours "
+            "(payments.keep_minutes_days); dips are found in minutes",
+        )
     names = [d.name for d in dips.watched(config)]
     if query.rate is not None and query.rate not in names:
         known = ", ".join(names) or "none: set dip_below on a rate in payments.toml"

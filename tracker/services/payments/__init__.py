@@ -10,9 +10,11 @@ Read top to bottom:
 - `ingest`: the API's JSON batches; `imports`: CSV and Parquet files of counts or
   transactions, all or nothing.
 - `store`: buckets written (outcomes replaced, daily totals moved by the difference).
-- `rates`: success rates over any window from daily totals and edge minutes.
+- `fold`: minutes older than `payments.keep_minutes_days` folded into hours.
+- `rates`: success rates over any window from daily totals and edge minutes (or hours).
 """
 
+from tracker.services.payments.fold import Folded, fold
 from tracker.services.payments.imports import ImportFailed, ImportSummary, import_file
 from tracker.services.payments.ingest import ingest, ingest_json
 from tracker.services.payments.rates import (
@@ -26,6 +28,7 @@ from tracker.services.payments.store import (
     DAILY_ZONE,
     LOCK,
     Bounds,
+    folded_until,
     rebuild_daily_totals,
     write,
 )
@@ -34,9 +37,12 @@ __all__ = [
     "DAILY_ZONE",
     "LOCK",
     "Bounds",
+    "Folded",
     "ImportFailed",
     "ImportSummary",
     "channels_between",
+    "fold",
+    "folded_until",
     "import_file",
     "ingest",
     "ingest_json",

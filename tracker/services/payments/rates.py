@@ -1,17 +1,19 @@
 """Success rates over any window at O(days + edge minutes): whole local days from the daily
-totals, the edges from the minute rows."""
+totals, the edges from the minute rows (or, in folded history, the hour rows)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tracker.core.rates import RateDefinition, RateFigure, add_counts, split_by_days, success_rate
 from tracker.core.texts import Lang
 from tracker.db import replica_reads
-from tracker.models import PaymentDay, PaymentMinute
+from tracker.models import PaymentDay
 from tracker.schemas import RateOut, RatesOut
+from tracker.services.payments.fold import fine_parts, widened
 from tracker.services.payments.store import daily_zone
 from tracker.services.periods import resolve_range
 
@@ -30,23 +32,32 @@ def outcome_totals(
     series = {"direction": direction, "scope": scope, "channel": channel}
     split = split_by_days(since, until, zone)
     if split.days is None or daily_zone() != zone.key:
-        return PaymentMinute.outcome_totals(**series, since=since, until=until)
-    parts = [PaymentDay.outcome_totals(**series, first=split.days[0], end=split.days[1])]
-    for edge in (split.head, split.tail):
-        if edge is not None:
-            parts.append(PaymentMinute.outcome_totals(**series, since=edge[0], until=edge[1]))
+        edges = [(since, until)]
+        parts = []
+    else:
+        edges = [edge for edge in (split.head, split.tail) if edge is not None]
+        parts = [PaymentDay.outcome_totals(**series, first=split.days[0], end=split.days[1])]
+    for model, first, end in _fine(edges):
+        parts.append(model.outcome_totals(**series, since=first, until=end))
     return add_counts(*parts)
+
+
+def _fine(edges: Sequence[tuple[datetime, datetime]]) -> list[tuple[Any, datetime, datetime]]:
+    """Where the counts of stretches shorter than a day are: minutes, or the hours of
+    folded history (services/payments/fold)."""
+    return [part for since, until in edges for part in fine_parts(since, until)]
 
 
 def channels_between(since: datetime, until: datetime, *, zone: ZoneInfo) -> list[str]:
     """The channels with counts in [since, until), from day rows and edge minutes."""
     split = split_by_days(since, until, zone)
     if split.days is None or daily_zone() != zone.key:
-        return PaymentMinute.channels_between(since, until)
-    found = set(PaymentDay.channels_between(*split.days))
-    for edge in (split.head, split.tail):
-        if edge is not None:
-            found.update(PaymentMinute.channels_between(*edge))
+        edges, found = [(since, until)], set()
+    else:
+        edges = [edge for edge in (split.head, split.tail) if edge is not None]
+        found = set(PaymentDay.channels_between(*split.days))
+    for model, first, end in _fine(edges):
+        found.update(model.channels_between(first, end))
     return sorted(found)
 
 
@@ -84,10 +95,11 @@ def rates_by_channel(
     (days, and each edge) for every channel and series at once."""
     split = split_by_days(since, until, zone)
     if split.days is None or daily_zone() != zone.key:
-        parts = [PaymentMinute.totals_by_series(since, until)]
+        edges, parts = [(since, until)], []
     else:
+        edges = [edge for edge in (split.head, split.tail) if edge is not None]
         parts = [PaymentDay.totals_by_series(*split.days)]
-        parts += [PaymentMinute.totals_by_series(*e) for e in (split.head, split.tail) if e]
+    parts += [model.totals_by_series(first, end) for model, first, end in _fine(edges)]
     totals: dict[tuple[str, str, str], dict[str, int]] = {}
     for part in parts:
         for key, counts in part.items():
@@ -126,8 +138,30 @@ def rates_report(
             channel=None if channel == "all" else channel,
             zone=zone,
         )
+        counted_since, counted_until, exact_to = counted_bounds(since, until, zone)
     items = [_rate_view(r, lang) for r in rates]
-    return RatesOut(since=since, until=until, channel=channel, items=items)
+    return RatesOut(
+        since=since,
+        until=until,
+        counted_since=counted_since,
+        counted_until=counted_until,
+        exact_to=exact_to,
+        channel=channel,
+        items=items,
+    )
+
+
+def counted_bounds(
+    since: datetime, until: datetime, zone: ZoneInfo
+) -> tuple[datetime, datetime, str]:
+    """The bounds a count over [since, until) really covers, and to what it is exact
+    (`minute`, or `hour` when an edge lies in folded history off the hour): whole local days
+    are exact from their totals, the other edges are read as `widened` says."""
+    split = split_by_days(since, until, zone)
+    whole = split.days is not None and daily_zone() == zone.key
+    first = since if whole and split.head is None else widened(since, until)[0]
+    end = until if whole and split.tail is None else widened(since, until)[1]
+    return first, end, "minute" if (first, end) == (since, until) else "hour"
 
 
 def _rate_view(rate: RateFigure, lang: Lang) -> RateOut:

@@ -20,6 +20,7 @@ from tracker.models import (
     SERIES_COLUMNS,
     PaymentChannel,
     PaymentDay,
+    PaymentHour,
     PaymentMinute,
     PaymentRevision,
     State,
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 LOCK = "tracker.payments"
 DAILY_ZONE = "payment_daily_zone"
+FOLDED_UNTIL = "payments.folded_until"  # minutes before this instant are hours now (fold)
 KEY_LOOKUP_CHUNK = 500
 
 
@@ -52,6 +54,15 @@ class Bounds:
         latest = max(key[0] for key in buckets).replace(tzinfo=UTC)
         if latest > self.latest:
             raise Invalid.one(f"{at}minute", f"{utc_text(latest)} is in the future")
+        folded = folded_until()
+        earliest = min(key[0] for key in buckets).replace(tzinfo=UTC)
+        if folded is not None and earliest < folded:
+            raise Invalid.one(
+                f"{at}minute",
+                f"{utc_text(earliest)} is in history kept per hour (minutes before "
+                f"{utc_text(folded)} are folded, payments.keep_minutes_days): counts that old "
+                "can no longer be replaced",
+            )
         channels = {key[2] for key in buckets}
         new = sorted(channels - PaymentChannel.known(channels))
         if not new:
@@ -122,6 +133,12 @@ def _stored(wide: Buckets) -> dict[tuple, tuple[tuple, tuple]]:
     return stored
 
 
+def folded_until() -> datetime | None:
+    """Minutes before this instant (a UTC hour) are kept per hour; None: none are."""
+    state = State.get_or_none(State.key == FOLDED_UNTIL)
+    return None if state is None else datetime.fromisoformat(state.value)
+
+
 def daily_zone() -> str | None:
     """The zone the daily totals are cut in (None before the first write)."""
     state = State.get_or_none(State.key == DAILY_ZONE)
@@ -142,16 +159,19 @@ def _ensure_daily_zone(zone: ZoneInfo) -> None:
 
 
 def rebuild_daily_totals(zone: ZoneInfo) -> None:
-    """Recompute every daily total from the minute rows, cut in `zone`."""
+    """Recompute every daily total from the minute rows and the hours of folded history, cut
+    in `zone` (an hour of folded history goes to the day it starts in: exact in every zone
+    whose midnight falls on a UTC hour)."""
     PaymentDay.delete().execute()
     daily: dict[tuple, tuple[list[int], list[int]]] = {}
-    columns = [
-        getattr(PaymentMinute, c) for c in ("minute", *SERIES_COLUMNS, *COUNT_COLUMNS, *FEN_COLUMNS)
-    ]
-    for minute, direction, channel, scope, *values in PaymentMinute.select(*columns).tuples():
-        key = (day_of(minute, zone), direction, channel, scope)
-        total = daily.get(key) or daily.setdefault(key, ([0] * WIDTH, [0] * WIDTH))
-        for at in range(WIDTH):
-            total[0][at] += values[at] or 0
-            total[1][at] += values[WIDTH + at] or 0
+    for model, period in ((PaymentHour, "hour"), (PaymentMinute, "minute")):
+        columns = [
+            getattr(model, c) for c in (period, *SERIES_COLUMNS, *COUNT_COLUMNS, *FEN_COLUMNS)
+        ]
+        for moment, direction, channel, scope, *values in model.select(*columns).tuples():
+            key = (day_of(moment, zone), direction, channel, scope)
+            total = daily.get(key) or daily.setdefault(key, ([0] * WIDTH, [0] * WIDTH))
+            for at in range(WIDTH):
+                total[0][at] += values[at] or 0
+                total[1][at] += values[WIDTH + at] or 0
     PaymentDay.add_many([(*key, *counts, *fens) for key, (counts, fens) in daily.items()])
