@@ -1452,17 +1452,22 @@ def bench_dips(args: argparse.Namespace) -> list[tuple[str, str, str]]:
 # ---- scale: a year of minutes against three -------------------------------------------------
 
 
-def _stored_bytes(app, days: int) -> int:
-    """Bytes the minute and day tables take on disk (PostgreSQL, with their indexes), or the
-    SQLite file."""
+def _stored_bytes(app, days: int, *, compact: bool = False) -> int:
+    """Bytes the minute, hour and day tables take on disk (PostgreSQL, with their indexes),
+    or the SQLite file; `compact` first gives back the space of deleted rows (VACUUM)."""
     db = app.extensions["tracker.db"]
     if _is_postgres(db):
         with db.connection_context():
+            if compact:
+                db.execute_sql("VACUUM FULL payment_minute")
             (size,) = db.execute_sql(
                 "SELECT pg_total_relation_size('payment_minute') + "
-                "pg_total_relation_size('payment_day')"
+                "pg_total_relation_size('payment_hour') + pg_total_relation_size('payment_day')"
             ).fetchone()
         return int(size)
+    if compact:
+        with db.connection_context():
+            db.execute_sql("VACUUM")
     path = Path(
         app.extensions["tracker.settings"].effective_database_url.removeprefix("sqlite:///")
     )
@@ -1471,26 +1476,28 @@ def _stored_bytes(app, days: int) -> int:
 
 def bench_scale(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     """The cost of years of history: rollup, the weekly report and a `ytd` rates query with
-    1 year and with 3 years of minutes stored (seeded in bulk SQL), and bytes per year."""
+    1 year and with 3 years of minutes stored (seeded in bulk SQL), and bytes per year; then
+    the same history folded into hours but for the last `--scale-keep-days` (tracker's own
+    fold, timed), and the same work and bytes again."""
     import logging
 
     from tracker.core.weekly.model import last_week
     from tracker.db import database
-    from tracker.services.payments import rates_report
+    from tracker.services.payments import fold, rates_report
     from tracker.services.reports import weekly_report
     from tracker.services.rollup import take_snapshot
 
     logging.disable(logging.WARNING)
-    channels = args.scale_channels
+    channels, keep = args.scale_channels, args.scale_keep_days
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    figures: dict[int, dict[str, float]] = {}
-    sizes, seeded_rows = {}, {}
+    figures: dict[tuple[int, bool], dict[str, float]] = {}
+    sizes, seeded_rows, folds = {}, {}, {}
     for years in (1, 3):
         with tempfile.TemporaryDirectory() as tmp:
             app = fresh_app(args.database_url, Path(tmp) / f"scale{years}")
             settings = app.extensions["tracker.settings"]
             seeded_rows[years] = seed_year(app, days=365 * years, channels=channels, until=now)
-            sizes[years] = _stored_bytes(app, 365 * years)
+            sizes[years, False] = _stored_bytes(app, 365 * years)
             week = last_week(now, settings.zone)
             work = {
                 "rollup": lambda s=settings: take_snapshot(now=now, settings=s),
@@ -1500,29 +1507,51 @@ def bench_scale(args: argparse.Namespace) -> list[tuple[str, str, str]]:
                     definitions=s.payments.definitions(), zone=s.zone,
                 ),
             }  # fmt: skip
-            figures[years] = {}
-            with app.app_context(), database.connection_context():
-                for name, fn in work.items():
-                    fn()  # warm: the first read of a cold cache is not what a minute costs
-                    figures[years][name] = min(timed(fn) for _ in range(args.repeat))
+            for folded in (False, True):
+                if folded:
+                    with app.app_context(), database.connection_context():
+                        started = time.perf_counter()
+                        done = fold(now=now, keep_days=keep)
+                        folds[years] = (done, time.perf_counter() - started)
+                    sizes[years, True] = _stored_bytes(app, 365 * years, compact=True)
+                figures[years, folded] = {}
+                with app.app_context(), database.connection_context():
+                    for name, fn in work.items():
+                        fn()  # warm: the first read of a cold cache is not what a minute costs
+                        figures[years, folded][name] = min(timed(fn) for _ in range(args.repeat))
     rows = []
-    for name in figures[1]:
-        one, three = figures[1][name], figures[3][name]
+    for folded in (False, True):
+        kept = f"folded to hours but the last {keep} days" if folded else "of minutes"
+        for name in figures[1, folded]:
+            one, three = figures[1, folded][name], figures[3, folded][name]
+            rows.append(
+                (
+                    f"scale: {name}, {channels} channels, 3 years ÷ 1 year {kept} "
+                    f"({seeded_rows[3]:,} vs {seeded_rows[1]:,} minutes seeded)",
+                    f"{three * 1000:,.0f} ms vs {one * 1000:,.0f} ms",
+                    f"{three / one:.2f} (target ≤ 1.2)",
+                )
+            )
+    for folded in (False, True):
+        per_year = (sizes[3, folded] - sizes[1, folded]) / 2
+        rows_a_year = 365 * channels * 3 * (24 if folded else 1440)
+        kept = f"history folded to hours (the last {keep} days in minutes)" if folded else "minutes"
         rows.append(
             (
-                f"scale: {name}, {channels} channels, 3 years ÷ 1 year of minutes "
-                f"({seeded_rows[3]:,} vs {seeded_rows[1]:,} minute rows)",
-                f"{three * 1000:,.0f} ms vs {one * 1000:,.0f} ms",
-                f"{three / one:.2f} (target ≤ 1.2)",
+                f"scale: bytes per year of {kept} on disk, {channels} channels × 3 series",
+                f"{per_year / 2**20:,.0f} MiB a year ({sizes[1, folded] / 2**20:,.0f} MiB for 1 "
+                f"year, {sizes[3, folded] / 2**20:,.0f} MiB for 3)",
+                f"{per_year / rows_a_year:.0f} bytes {'an hour' if folded else 'a minute'} row",
             )
         )
-    per_year = (sizes[3] - sizes[1]) / 2
+    done, seconds = folds[3]
     rows.append(
         (
-            f"scale: bytes per year of minutes on disk, {channels} channels × 3 series",
-            f"{per_year / 2**20:,.0f} MiB a year ({sizes[1] / 2**20:,.0f} MiB for 1 year, "
-            f"{sizes[3] / 2**20:,.0f} MiB for 3)",
-            f"{per_year / (365 * 1440 * channels * 3):.0f} bytes a minute row",
+            f"scale: tracker payments fold, 3 years of {channels} channels but the last {keep} "
+            "days, a day per transaction",
+            f"{done.minutes:,} minute rows into {done.hours:,} hour rows in {seconds:.0f} s",
+            f"{done.minutes / seconds:,.0f} rows/s; a day of {channels} channels: "
+            f"{seconds / ((done.minutes or 1) / (1440 * channels * 3)) * 1000:,.0f} ms",
         )
     )
     return rows
@@ -1584,6 +1613,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--scale-channels", type=int, default=20, help="channels in the scale benchmark"
+    )
+    parser.add_argument(
+        "--scale-keep-days",
+        type=int,
+        default=90,
+        help="payments.keep_minutes_days of the scale benchmark's folded history",
     )
     parser.add_argument("--load-seconds", type=int, default=15, help="wrk's run per endpoint")
     parser.add_argument("--load-connections", type=int, default=16, help="wrk's open connections")

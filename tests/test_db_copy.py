@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,6 +21,7 @@ from tracker.clock import utcnow
 from tracker.db import database, open_database
 from tracker.services import reports, rollup
 from tracker.services.copying import held_rows
+from tracker.services.payments import fold
 from tracker.services.users import create_user
 from tracker.settings import load_settings
 
@@ -62,6 +64,10 @@ def everything(app, api, gateway):
         for m in range(5) for outcome, n in (("success", 999), ("system", 1))
     ]  # fmt: skip
     assert api.post("/payments/counts", {"counts": rows}, role="ingest").status_code == 200
+    old = [{**row, "minute": row["minute"].replace("07-23", "06-10")} for row in rows]
+    assert api.post("/payments/counts", {"counts": old}, role="ingest").status_code == 200
+    with app.app_context(), database.connection_context():  # June's minutes become hours
+        fold(now=datetime(2024, 7, 20, tzinfo=UTC), keep_days=35)
     window = {"services": ["all"], "starts_at": "2024-07-24T02:00:00+08:00",
               "ends_at": "2024-07-24T03:00:00+08:00", "reason": "割接",
               "announced_at": "2024-07-20T00:00:00+08:00"}  # fmt: skip
@@ -83,6 +89,7 @@ def answers(app, api):
         "/reports/monthly/2024-07?format=json",
         "/slo/availability?since=2024-07-01T00:00:00Z&until=2024-08-01T00:00:00Z",
         "/payments/rates?since=2024-07-22T00:00:00%2B08:00&until=2024-07-29T00:00:00%2B08:00",
+        "/payments/rates?since=2024-06-10T02:01:00Z&until=2024-06-10T02:03:00Z",  # folded
     ]  # fmt: skip
     found = {}
     for path in paths:
