@@ -562,7 +562,17 @@ def seed_year(
         db.execute_sql(
             f"INSERT INTO state (key, value) VALUES ({mark}, {mark})", (DAILY_ZONE, zone.key)
         )
+    _analyze(db)
     return minutes * channels * len(RATE_SERIES)
+
+
+def _analyze(db) -> None:
+    """PostgreSQL's planner statistics of the payment tables, as autovacuum would have them
+    soon after a bulk load: measured without, its plans guess. (SQLite's planner keeps no
+    statistics unless asked to, and tracker never asks.)"""
+    if _is_postgres(db):
+        with db.connection_context():
+            db.execute_sql("ANALYZE payment_minute, payment_hour, payment_day")
 
 
 def rollup_by_hand(app, windows: dict[str, tuple[datetime, datetime]]) -> dict[tuple, dict]:
@@ -1459,7 +1469,8 @@ def _stored_bytes(app, days: int, *, compact: bool = False) -> int:
     if _is_postgres(db):
         with db.connection_context():
             if compact:
-                db.execute_sql("VACUUM FULL payment_minute")
+                db.execute_sql("VACUUM (FULL, ANALYZE) payment_minute")
+                db.execute_sql("ANALYZE payment_hour")
             (size,) = db.execute_sql(
                 "SELECT pg_total_relation_size('payment_minute') + "
                 "pg_total_relation_size('payment_hour') + pg_total_relation_size('payment_day')"

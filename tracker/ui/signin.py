@@ -9,7 +9,6 @@ Every refusal is logged and leaves nobody signed in. A proxy's header is believe
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import requests
@@ -252,7 +251,7 @@ def _check_response_issuer() -> None:
 def _forget_stale_states() -> None:
     """A sign-in started more than an hour ago is not finished now (Authlib keeps each
     state with its expiry but reads it without looking)."""
-    now = time.time()
+    now = utcnow().timestamp()
     for key in [k for k in session if k.startswith(STATE_PREFIX)]:
         value = session[key]
         if not isinstance(value, dict) or not value.get("exp") or value["exp"] < now:
