@@ -565,9 +565,45 @@ class PaymentChannel(BaseModel):
         return {n for (n,) in cls.select(cls.name).where(cls.name.in_(list(names))).tuples()}
 
 
+class _CountsOverTime:
+    """What a table of counts by moment (a minute or an hour, its `PERIOD` column) answers
+    over [since, until): the rates read minutes and the hours of folded history alike."""
+
+    PERIOD: ClassVar[str]
+
+    @classmethod
+    def outcome_totals(
+        cls, *, direction: str, scope: str, channel: str | None, since: datetime, until: datetime
+    ) -> dict[str, int]:
+        """Σ count per outcome over the rows in [since, until)."""
+        series = {"direction": direction, "scope": scope, "channel": channel}
+        return _series_totals(cls, getattr(cls, cls.PERIOD), since, until, **series)
+
+    @classmethod
+    def totals_by_series(
+        cls, since: datetime, until: datetime
+    ) -> dict[tuple[str, str, str], dict[str, int]]:
+        """(direction, channel, scope) → Σ count per outcome over the rows in [since, until)."""
+        return _totals_by_series(cls, getattr(cls, cls.PERIOD), since, until)
+
+    @classmethod
+    def channels_between(cls, since: datetime, until: datetime) -> list[str]:
+        """The distinct channels with a row in [since, until), in name order."""
+        period = getattr(cls, cls.PERIOD)
+        query = (
+            cls.select(cls.channel)
+            .where((period >= since) & (period < until))
+            .distinct()
+            .order_by(cls.channel)
+        )
+        return [channel for (channel,) in query.tuples()]
+
+
 @_outcome_columns(stored_as_given=True)
-class PaymentMinute(BaseModel):
+class PaymentMinute(_CountsOverTime, BaseModel):
     """The counts of one minute of one series; writing an outcome again replaces it."""
+
+    PERIOD = "minute"
 
     minute = UTCDateTimeField()
     direction = peewee.CharField(max_length=8)
@@ -599,32 +635,6 @@ class PaymentMinute(BaseModel):
         names = ("minute", *SERIES_COLUMNS, *COUNT_COLUMNS, *FEN_COLUMNS)
         columns = [getattr(cls, c) for c in names]
         return cls.select(*columns).tuples().where(cls.minute.in_(list(minutes)))
-
-    @classmethod
-    def outcome_totals(
-        cls, *, direction: str, scope: str, channel: str | None, since: datetime, until: datetime
-    ) -> dict[str, int]:
-        """Σ count per outcome over minutes in [since, until)."""
-        series = {"direction": direction, "scope": scope, "channel": channel}
-        return _series_totals(cls, cls.minute, since, until, **series)
-
-    @classmethod
-    def totals_by_series(
-        cls, since: datetime, until: datetime
-    ) -> dict[tuple[str, str, str], dict[str, int]]:
-        """(direction, channel, scope) → Σ count per outcome over minutes in [since, until)."""
-        return _totals_by_series(cls, cls.minute, since, until)
-
-    @classmethod
-    def channels_between(cls, since: datetime, until: datetime) -> list[str]:
-        """The distinct channels with a bucket in [since, until), in name order."""
-        query = (
-            cls.select(cls.channel)
-            .where((cls.minute >= since) & (cls.minute < until))
-            .distinct()
-            .order_by(cls.channel)
-        )
-        return [channel for (channel,) in query.tuples()]
 
     @classmethod
     def counted_by_minute(
@@ -684,9 +694,11 @@ class PaymentRevision(BaseModel):
 
 
 @_outcome_columns(stored_as_given=False)
-class PaymentHour(BaseModel):
+class PaymentHour(_CountsOverTime, BaseModel):
     """Σ of the minute rows of one UTC hour of history older than `payments.keep_minutes_days`:
     folded there, the minutes themselves are gone (services/payments/fold)."""
+
+    PERIOD = "hour"
 
     hour = UTCDateTimeField()
     direction = peewee.CharField(max_length=8)
@@ -696,27 +708,6 @@ class PaymentHour(BaseModel):
     class Meta:
         table_name = "payment_hour"
         indexes = ((("hour", "direction", "channel", "scope"), True),)
-
-    @classmethod
-    def outcome_totals(
-        cls, *, direction: str, scope: str, channel: str | None, since: datetime, until: datetime
-    ) -> dict[str, int]:
-        """Σ count per outcome over hours starting in [since, until)."""
-        series = {"direction": direction, "scope": scope, "channel": channel}
-        return _series_totals(cls, cls.hour, since, until, **series)
-
-    @classmethod
-    def totals_by_series(
-        cls, since: datetime, until: datetime
-    ) -> dict[tuple[str, str, str], dict[str, int]]:
-        """(direction, channel, scope) → Σ count per outcome over hours in [since, until)."""
-        return _totals_by_series(cls, cls.hour, since, until)
-
-    @classmethod
-    def channels_between(cls, since: datetime, until: datetime) -> list[str]:
-        """The distinct channels with an hour in [since, until)."""
-        query = cls.select(cls.channel).where((cls.hour >= since) & (cls.hour < until))
-        return [channel for (channel,) in query.distinct().tuples()]
 
 
 @_outcome_columns(stored_as_given=False)

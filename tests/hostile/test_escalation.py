@@ -113,9 +113,8 @@ def test_a_ui_session_cannot_post_forms_above_its_role(app, browser, incident, r
 
 @pytest.fixture(scope="module")
 def forger():
-    running = Forger()
-    yield running
-    running.close()
+    with Forger() as running:
+        yield running
 
 
 @pytest.fixture

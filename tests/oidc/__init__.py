@@ -160,6 +160,12 @@ class Forger:
         self._server.shutdown()
         self._server.server_close()
 
+    def __enter__(self) -> Forger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def other_key(self) -> Any:
         """Another key under the same key id: only its signature tells it apart."""
         return _key("other")

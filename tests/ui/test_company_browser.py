@@ -3,6 +3,7 @@ real OpenID provider's own login page and back, to the dashboard with the role o
 someone of an unmapped group is refused; signing out signs out at the provider too."""
 
 import json
+from contextlib import contextmanager
 
 import pytest
 
@@ -77,32 +78,34 @@ def test_an_engineer_signs_in_with_the_company_account_and_has_the_role_of_their
         context.close()
 
 
-def test_someone_of_an_unmapped_group_is_refused_and_shown_why(browser, company_site):
-    base, _ = company_site
+@contextmanager
+def _signing_in_from(browser, base, path, login):
+    """A fresh browser that asks for `path`, is sent to sign in, and signs in as `login`
+    at the provider."""
     context, page = _page(browser, base)
     try:
-        page.goto("/incidents")
+        page.goto(path)
+        page.wait_for_url(f"{base}/login?next=**")
         page.click("#company-sign-in")
-        _sign_in_at_provider(page, "mallory")
+        _sign_in_at_provider(page, login)
+        yield page
+    finally:
+        context.close()
+
+
+def test_someone_of_an_unmapped_group_is_refused_and_shown_why(browser, company_site):
+    base, _ = company_site
+    with _signing_in_from(browser, base, "/incidents", "mallory") as page:
         page.wait_for_url(f"{base}/login/oidc/callback**")
         assert "不在任何可使用本系统的组里" in page.inner_text("[role=alert]")
         assert "marketing" in PEOPLE["mallory"]["groups"]
         shot(page, "24-zh-company-sign-in-refused")
         page.goto("/")
         page.wait_for_url(f"{base}/login**")
-    finally:
-        context.close()
 
 
 def test_a_responder_lands_on_the_page_they_asked_for(browser, company_site):
     base, _ = company_site
-    context, page = _page(browser, base)
-    try:
-        page.goto("/incidents")
-        page.wait_for_url(f"{base}/login?next=**")
-        page.click("#company-sign-in")
-        _sign_in_at_provider(page, "bob")
+    with _signing_in_from(browser, base, "/incidents", "bob") as page:
         page.wait_for_url(f"{base}/incidents")
         assert "bob · 值班" in page.inner_text(".who")
-    finally:
-        context.close()

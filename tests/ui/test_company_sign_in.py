@@ -67,9 +67,8 @@ def app_of(database_url, tmp_path):
 
 @pytest.fixture
 def forger():
-    running = Forger()
-    yield running
-    running.close()
+    with Forger() as running:
+        yield running
 
 
 @pytest.fixture
