@@ -93,13 +93,15 @@ def _signing_in_from(browser, base, path, login):
         context.close()
 
 
-def test_someone_of_an_unmapped_group_is_refused_and_shown_why(browser, company_site):
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_someone_of_an_unmapped_group_is_refused_and_shown_why(browser, company_site, lang):
     base, _ = company_site
-    with _signing_in_from(browser, base, "/incidents", "mallory") as page:
+    with _signing_in_from(browser, base, f"/incidents?lang={lang}", "mallory") as page:
         page.wait_for_url(f"{base}/login/oidc/callback**")
-        assert "不在任何可使用本系统的组里" in page.inner_text("[role=alert]")
+        why = {"zh": "不在任何可使用本系统的组里", "en": "in no group that may use tracker"}
+        assert why[lang] in page.inner_text("[role=alert]")
         assert "marketing" in PEOPLE["mallory"]["groups"]
-        shot(page, "24-zh-company-sign-in-refused")
+        shot(page, f"24-{lang}-company-sign-in-refused")
         page.goto("/")
         page.wait_for_url(f"{base}/login**")
 

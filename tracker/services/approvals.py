@@ -26,7 +26,7 @@ from tracker.services.paging import paginate
 def principals(actor: str) -> set[str]:
     """The people behind a name: itself, and whoever created a token of that name (the user
     it records, and whoever the audit trail says made it)."""
-    made = (
+    made = list(
         ApiToken.select(ApiToken.id, User.name)
         .join(User, peewee.JOIN.LEFT_OUTER)
         .where(ApiToken.name == actor)

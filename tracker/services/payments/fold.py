@@ -53,23 +53,24 @@ def ceil_hour(moment: datetime) -> datetime:
     return floor if floor == moment else floor + HOUR
 
 
-def widened(since: datetime, until: datetime) -> tuple[datetime, datetime]:
-    """The stretch [since, until) really counts when read below a day: an edge inside folded
-    history widens to the hours it touches; elsewhere it is exact to the minute."""
-    edge = folded_until()
+def widened(since: datetime, until: datetime, edge: datetime | None) -> tuple[datetime, datetime]:
+    """The stretch [since, until) really counts when read below a day, history before `edge`
+    (`folded_until()`) being folded: an end inside it widens to the hours it touches;
+    elsewhere the stretch is exact to the minute."""
     if edge is None or since >= edge:
         return since, until
     return floor_hour(since), ceil_hour(until) if until < edge else until
 
 
-def fine_parts(since: datetime, until: datetime) -> list[tuple[type, datetime, datetime]]:
-    """Where the counts of [since, until) below a day are: (model, since, until) of the
-    hours of folded history (widened to the hours the stretch touches) and of the minutes
-    after it."""
-    edge = folded_until()
+def fine_parts(
+    since: datetime, until: datetime, edge: datetime | None
+) -> list[tuple[type, datetime, datetime]]:
+    """Where the counts of [since, until) below a day are, history before `edge` being
+    folded: (model, since, until) of its hours (widened to the hours the stretch touches)
+    and of the minutes after it."""
     if edge is None or since >= edge:
         return [(PaymentMinute, since, until)]
-    first, end = widened(since, until)
+    first, end = widened(since, until, edge)
     parts: list[tuple[type, datetime, datetime]] = [(PaymentHour, first, min(end, edge))]
     if until > edge:
         parts.append((PaymentMinute, edge, until))
@@ -87,8 +88,9 @@ def fold(*, now: datetime, keep_days: int) -> Folded:
     while True:
         end = min(start + timedelta(days=1), cutoff)
         with exclusive(database, LOCK):
-            moved = _fold_between(start, end)
-            minutes, hours = minutes + moved[0], hours + moved[1]
+            if start < end:  # else nothing has aged: only the boundary moves on
+                moved = _fold_between(start, end)
+                minutes, hours = minutes + moved[0], hours + moved[1]
             boundary = folded_until()
             if boundary is None or boundary < end:
                 _set_folded_until(end)

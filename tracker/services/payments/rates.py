@@ -14,7 +14,7 @@ from tracker.db import replica_reads
 from tracker.models import PaymentDay
 from tracker.schemas import RateOut, RatesOut
 from tracker.services.payments.fold import fine_parts, widened
-from tracker.services.payments.store import daily_zone
+from tracker.services.payments.store import daily_zone, folded_until
 from tracker.services.periods import resolve_range
 
 
@@ -45,7 +45,8 @@ def outcome_totals(
 def _fine(edges: Sequence[tuple[datetime, datetime]]) -> list[tuple[Any, datetime, datetime]]:
     """Where the counts of stretches shorter than a day are: minutes, or the hours of
     folded history (services/payments/fold)."""
-    return [part for since, until in edges for part in fine_parts(since, until)]
+    edge = folded_until()
+    return [part for since, until in edges for part in fine_parts(since, until, edge)]
 
 
 def channels_between(since: datetime, until: datetime, *, zone: ZoneInfo) -> list[str]:
@@ -159,8 +160,9 @@ def counted_bounds(
     are exact from their totals, the other edges are read as `widened` says."""
     split = split_by_days(since, until, zone)
     whole = split.days is not None and daily_zone() == zone.key
-    first = since if whole and split.head is None else widened(since, until)[0]
-    end = until if whole and split.tail is None else widened(since, until)[1]
+    fine_since, fine_until = widened(since, until, folded_until())
+    first = since if whole and split.head is None else fine_since
+    end = until if whole and split.tail is None else fine_until
     return first, end, "minute" if (first, end) == (since, until) else "hour"
 
 
