@@ -101,11 +101,10 @@ def _by_pydantic(record: tuple, blank_amount: bool = True) -> dict | None:
     return valid
 
 
-def _bucket_view(buckets: dict) -> dict:
-    return {
-        key: (list(bucket.counts), list(bucket.fens), bucket.written, bucket.day)
-        for key, bucket in buckets.items()
-    }
+def _bucket_view(buckets) -> dict:
+    view = {key: (counts, fens, written, day) for key, counts, fens, written, day in buckets.rows()}
+    assert len(view) == len(buckets), "a (minute, series) twice"
+    return view
 
 
 def _expected(records: list[tuple]) -> dict:
@@ -216,8 +215,8 @@ def test_a_later_row_of_the_same_key_wins_in_both_folds():
         fold([first, again], zone=ZONE, blank_amount=True),
         fold_columns(_columns([first, again]), zone=ZONE, blank_amount=True),
     ):
-        (bucket,) = folded.buckets.values()
-        assert (bucket.counts[0], bucket.fens[0]) == (7, None)
+        ((_, counts, fens, _, _),) = folded.buckets.rows()
+        assert (counts[0], fens[0]) == (7, None)
 
 
 def test_json_rows_with_missing_or_unknown_members_get_pydantics_errors():
@@ -239,8 +238,8 @@ def test_json_rows_with_missing_or_unknown_members_get_pydantics_errors():
 
 def test_an_empty_amount_is_not_given_in_a_csv_cell_but_invalid_in_json():
     record = ("2024-07-22T10:04:00+08:00", "pay_in", "icbc", "final", "success", 1, "")
-    (bucket,) = fold([record], zone=ZONE, blank_amount=True).buckets.values()
-    assert (bucket.counts[0], bucket.fens[0]) == (1, None)
+    ((_, counts, fens, _, _),) = fold([record], zone=ZONE, blank_amount=True).buckets.rows()
+    assert (counts[0], fens[0]) == (1, None)
     with pytest.raises(BadRow) as refused:
         fold(json_records(_objects([record])), zone=ZONE)
     assert refused.value.errors[0].field == "amount"
@@ -250,11 +249,11 @@ def test_a_minute_is_cut_into_the_local_day_of_the_zone():
     late = ("2024-07-22T23:59:00+08:00", "pay_in", "icbc", "final", "success", "1", "")
     utc_late = ("2024-07-22T16:00:00Z", "pay_in", "icbc", "final", "success", "1", "")
     days = {
-        bucket.day
+        day
         for folded in (
             fold([late, utc_late], zone=ZONE, blank_amount=True),
             fold_columns(_columns([late, utc_late]), zone=ZONE, blank_amount=True),
         )
-        for bucket in folded.buckets.values()
+        for _, _, _, _, day in folded.buckets.rows()
     }
     assert days == {datetime(2024, 7, 22).date(), datetime(2024, 7, 23).date()}

@@ -2,14 +2,17 @@
 
 Read top to bottom:
 
-- `buckets`: what every way in folds rows into (a slotted `Bucket` per stored row) and the
-  one conversion of amounts to fen.
-- `rows`: rows folded one at a time, each checked cheaply and, if that fails, by pydantic,
-  which names the fault; `columns`: rows folded a column at a time with Arrow, for batches
-  whose every value is canonical (counts, and transactions added up by minute).
+- `buckets`: what every way in folds rows into: long rows (a minute, series and outcome
+  each) pivoted once into `Buckets`, an Arrow table of storage rows; and the one conversion
+  of amounts to fen.
+- `rows`: rows checked one at a time, cheaply and, if that fails, by pydantic, which names
+  the fault; `columns`: rows checked a column at a time with Arrow (each distinct value
+  once), for batches whose every value is canonical (counts, and transactions added up by
+  minute).
 - `ingest`: the API's JSON batches; `imports`: CSV and Parquet files of counts or
   transactions, all or nothing.
-- `store`: buckets written (outcomes replaced, daily totals moved by the difference).
+- `store`: buckets written a column at a time (outcomes replaced, daily totals moved by the
+  difference).
 - `fold`: minutes older than `payments.keep_minutes_days` folded into hours.
 - `rates`: success rates over any window from daily totals and edge minutes (or hours).
 """

@@ -16,8 +16,8 @@ check that whatever it folds, the row way folds the same.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
@@ -25,15 +25,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from tracker.core.rates import day_of
 from tracker.core.transactions import BY_REASON, OutcomeMap
 from tracker.core.vocabulary import DIRECTIONS, OUTCOMES, SCOPES
 from tracker.schemas import CHANNEL_PATTERN, FEN_AMOUNT_PATTERN
-from tracker.services.payments.buckets import POSITION, Bucket, Buckets, Folded
+from tracker.services.payments.buckets import LONG, POSITION, Buckets, Folded, long_table
 from tracker.services.payments.rows import REQUIRED
 
-BLOCK_BYTES = 1 << 20  # a record batch per MiB of file: memory stays flat
-EPOCH = datetime(1970, 1, 1)
+BLOCK_BYTES = 4 << 20  # a record batch per 4 MiB of file: memory stays flat
 MICROS = 60_000_000  # a minute
 # How Arrow refuses a cast: a value it cannot convert, or a pair of types it has no kernel for.
 CAST_REFUSED = (pa.ArrowInvalid, pa.ArrowNotImplementedError)
@@ -80,9 +78,13 @@ def fold_objects(rows: list[Any], *, zone: ZoneInfo) -> Folded:
     return fold_columns(columns, zone=zone)
 
 
-def csv_batches(stream: BinaryIO, header: list[str]) -> Iterator[tuple[pa.RecordBatch, int]]:
+def csv_batches(
+    stream: BinaryIO, header: list[str], *, coded: bool = False
+) -> Iterator[tuple[pa.RecordBatch, int]]:
     """A CSV file's record batches of text (one per BLOCK_BYTES), each with the bytes read so
-    far, or NotCanonical if Arrow cannot read it as plain CSV under this header."""
+    far, or NotCanonical if Arrow cannot read it as plain CSV under this header. `coded`:
+    every column dictionary-coded as it is read (a counts file, whose values repeat)."""
+    text = pa.dictionary(pa.int32(), pa.string()) if coded else pa.string()
     counted = _Counted(stream)
     try:
         reader = pa_csv.open_csv(
@@ -90,7 +92,7 @@ def csv_batches(stream: BinaryIO, header: list[str]) -> Iterator[tuple[pa.Record
             # Arrow parses the next blocks on its threads while this one folds the last.
             read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES, use_threads=True),
             convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in header}, strings_can_be_null=False
+                column_types={name: text for name in header}, strings_can_be_null=False
             ),
         )
         if reader.schema.names != header:
@@ -124,50 +126,97 @@ class _Counted:
 
 def fold_columns(columns: dict[str, Any], *, zone: ZoneInfo, blank_amount: bool = False) -> Folded:
     """Check canonical columns at once and fold them (the last row of a key wins), or raise
-    NotCanonical. Columns are Arrow string arrays, except that `count` may be int64."""
-    minute, direction, channel, scope, outcome, count = (columns[f] for f in REQUIRED)
-    direction, channel, scope, outcome = map(_text, (direction, channel, scope, outcome))
+    NotCanonical. Columns are Arrow text (plain or dictionary-coded, as a CSV is read), except
+    that `count` may be integers and, from Parquet, `minute` timestamps and `amount` decimals.
+    Text is checked and converted once per distinct value: a file repeats each minute, series
+    name, count and amount many times."""
+    direction = _coded(columns["direction"], lambda v: pc.is_in(v, value_set=_DIRECTIONS))
+    channel = _coded(columns["channel"], lambda v: pc.match_substring_regex(v, CHANNEL_PATTERN))
+    scope = _coded(columns["scope"], lambda v: pc.is_in(v, value_set=_SCOPES))
+    outcome = per_value(columns["outcome"], _positions)
+    count = per_value(columns["count"], _counts)
     amount = columns.get("amount")
-    checks = [
-        pc.is_in(direction, value_set=_DIRECTIONS),
-        pc.match_substring_regex(channel, CHANNEL_PATTERN),
-        pc.is_in(scope, value_set=_SCOPES),
-        pc.is_in(outcome, value_set=_OUTCOMES),
-    ]
-    if pa.types.is_string(count.type):
-        checks.append(pc.match_substring_regex(count, COUNT))
+    rows = len(columns["minute"])
+    if amount is None:
+        fens = pa.nulls(rows, pa.int64())
+    elif is_text(amount.type):
+        fens = per_value(
+            pc.fill_null(amount, "0") if amount.null_count else amount,  # null: not given (JSON)
+            partial(_text_fens, blank_amount=blank_amount),
+        )
+        if amount.null_count:
+            fens = pc.if_else(pc.is_valid(amount), fens, pa.scalar(None, pa.int64()))
+    else:  # Parquet's decimals or integers; a null is not given
+        given = pc.is_valid(amount)
+        fens = pc.if_else(given, fens_of(pc.fill_null(amount, 0)), pa.scalar(None, pa.int64()))
+    long = long_table(
+        {
+            "minute": per_value(columns["minute"], _utc_epochs),
+            "direction": direction,
+            "channel": channel,
+            "scope": scope,
+            "outcome": outcome,
+            "count": count,
+            "fen": fens,
+        }
+    )
+    return Folded(Buckets.of_long(long, zone=zone), rows)
+
+
+def is_text(kind: pa.DataType) -> bool:
+    return (
+        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind)
+    )
+
+
+def _coded(column: Any, canonical: Callable[[Any], Any] | None = None) -> pa.DictionaryArray:
+    """A text column dictionary-coded (as it is, if it is), its distinct values checked by
+    `canonical`; NotCanonical if it is not text or holds a null."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not is_text(column.type):
+        raise NotCanonical("a column is not text")
+    coded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+    if coded.null_count:
+        raise NotCanonical("a value is missing")
+    values = _text(coded.dictionary)
+    if canonical is not None:
+        check(canonical(values))
+    return pa.DictionaryArray.from_arrays(coded.indices, values)
+
+
+def per_value(column: Any, convert: Callable[[Any], Any]) -> Any:
+    """`convert(column)`, run once per distinct value when the column is text."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not is_text(column.type):
+        return convert(column)
+    coded = _coded(column)
+    return pc.take(convert(coded.dictionary), coded.indices)
+
+
+def _positions(outcome: Any) -> Any:
+    check(pc.is_in(_text(outcome), value_set=_OUTCOMES))
+    return pc.cast(pc.index_in(outcome, value_set=_OUTCOMES), pa.int8())
+
+
+def _counts(count: Any) -> Any:
+    if is_text(count.type):
+        check(pc.match_substring_regex(_text(count), COUNT))
     elif pa.types.is_integer(count.type):
-        checks.append(pc.and_(pc.greater_equal(count, 0), pc.less_equal(count, 2**62)))
+        check(pc.and_(pc.greater_equal(count, 0), pc.less_equal(count, 2**62)))
     else:
         raise NotCanonical("a count is neither text nor an integer")
-    for canonical in checks:
-        check(canonical)
-    epochs = _utc_epochs(minute)
-    counts = pc.cast(count, pa.int64())
-    if amount is None:
-        fens = [None] * len(minute)
-    else:
-        text = pa.types.is_string(amount.type)
-        given = pc.not_equal(amount, "") if blank_amount and text else pc.is_valid(amount)
-        given = pc.fill_null(given, False)
-        if pc.all(given).as_py():
-            fens = fens_of(amount).to_pylist()
-        elif not pc.any(given).as_py():
-            fens = [None] * len(minute)
-        else:  # some amounts given: the others are None, not 0
-            filled = pc.if_else(given, amount, "0") if text else pc.fill_null(amount, 0)
-            fens = fens_of(filled).to_pylist()
-            fens = [f if g else None for f, g in zip(fens, given.to_pylist(), strict=True)]
-    return _fold(
-        epochs.to_pylist(),
-        direction.to_pylist(),
-        channel.to_pylist(),
-        scope.to_pylist(),
-        pc.index_in(outcome, value_set=_OUTCOMES).to_pylist(),
-        counts.to_pylist(),
-        fens,
-        zone,
-    )
+    return pc.cast(count, pa.int64())
+
+
+def _text_fens(amount: Any, *, blank_amount: bool) -> Any:
+    """Fen of amounts as text; with `blank_amount`, an empty one is not given (null)."""
+    if not blank_amount:
+        return fens_of(amount)
+    blank = pc.equal(amount, "")
+    fens = fens_of(pc.if_else(blank, "0", amount))
+    return pc.if_else(blank, pa.scalar(None, pa.int64()), fens)
 
 
 def _utc_epochs(minute: Any) -> Any:
@@ -232,30 +281,6 @@ def _text(column: Any) -> Any:
     raise NotCanonical("a column is not text")
 
 
-def _fold(epochs, directions, channels, scopes, positions, counts, fens, zone) -> Folded:
-    """Fold values already known to be valid (the trusted half of `rows.fold`): keyed
-    by the epoch while folding (an int hashes faster than a datetime), by the minute after."""
-    slots: dict[tuple, list] = {}
-    keys = zip(epochs, directions, channels, scopes, strict=True)
-    for key, at, count, fen in zip(keys, positions, counts, fens, strict=True):
-        bucket = slots.get(key)
-        if bucket is None:
-            bucket = slots[key] = Bucket(None)  # its day is known after the fold
-        bucket.counts[at] = count
-        bucket.fens[at] = fen
-        bucket.written |= 1 << at
-    buckets: Buckets = {}
-    minutes: dict[int, tuple[datetime, Any]] = {}
-    for (epoch, *series), bucket in slots.items():
-        when = minutes.get(epoch)
-        if when is None:
-            naive = EPOCH + timedelta(seconds=epoch)
-            when = minutes[epoch] = (naive, day_of(naive.replace(tzinfo=UTC), zone))
-        bucket.day = when[1]
-        buckets[(when[0], *series)] = bucket
-    return Folded(buckets, len(epochs))
-
-
 # ---- transactions ----------------------------------------------------------------------------
 
 # Canonical transaction values: what the row way (pydantic's Transaction) takes unchanged.
@@ -263,18 +288,8 @@ ORDER_ID = r"^[A-Za-z0-9_.:/#-]{1,128}$"
 ATTEMPT = r"^([1-9][0-9]{0,2}|1000)$"
 REASON_CODE = r"^[A-Za-z0-9_.-]{0,64}$"
 _FLAGS = pa.array(["true", "false"])
-# The partial sums a transactions file folds into, a row per bucket and outcome.
-TOTALS = pa.schema(
-    [
-        ("minute", pa.int64()),  # seconds since the epoch, UTC
-        ("direction", pa.string()),
-        ("channel", pa.string()),
-        ("scope", pa.string()),
-        ("outcome", pa.int8()),  # position in OUTCOMES
-        ("count", pa.int64()),
-        ("fen", pa.int64()),
-    ]
-)
+# The partial sums a transactions file folds into: a row per minute, series and outcome.
+TOTALS = LONG
 TOTAL_KEYS = TOTALS.names[:5]
 
 
@@ -370,24 +385,6 @@ def _as_totals(table: Any, *, count: str, fen: str) -> Any:
         ],
         schema=TOTALS,
     )
-
-
-def buckets_of_totals(totals: Any, *, zone: ZoneInfo) -> Buckets:
-    """TOTALS rows as storage buckets: each outcome written is the sum of its rows."""
-    buckets: Buckets = {}
-    minutes: dict[int, tuple[datetime, Any]] = {}
-    columns = [totals.column(name).to_pylist() for name in TOTALS.names]
-    for epoch, direction, channel, scope, at, count, fen in zip(*columns, strict=True):
-        when = minutes.get(epoch)
-        if when is None:
-            naive = EPOCH + timedelta(seconds=epoch)
-            when = minutes[epoch] = (naive, day_of(naive.replace(tzinfo=UTC), zone))
-        key = (when[0], direction, channel, scope)
-        bucket = buckets.get(key)
-        if bucket is None:
-            bucket = buckets[key] = Bucket(when[1])
-        bucket.add(at, count, fen)
-    return buckets
 
 
 def _first_attempts(attempt: Any) -> Any:

@@ -10,6 +10,7 @@ is stored until the whole file has been read: a refused file leaves every table 
 from __future__ import annotations
 
 import csv
+import threading
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
-from typing import Any, BinaryIO
+from queue import Full, Queue
+from typing import Any, BinaryIO, TypeVar
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -37,7 +39,6 @@ from tracker.services.payments.columns import (
     Classifier,
     NotCanonical,
     add_totals,
-    buckets_of_totals,
     csv_batches,
     fold_columns,
     fold_transactions,
@@ -176,8 +177,8 @@ def _import_counts(source: _Source, *, zone: ZoneInfo, store: Callable[[Buckets]
     if source.columns_first:
         try:
             with database.atomic():  # a savepoint inside the import's transaction
-                for batch in source.column_batches():
-                    folded = fold_columns(batch, zone=zone, blank_amount=True)
+                fold_batch = partial(fold_columns, zone=zone, blank_amount=True)
+                for folded in _ahead(map(fold_batch, source.column_batches(coded=True))):
                     store(folded.buckets)
                     summary.rows += folded.rows
         except (NotCanonical, pa.ArrowInvalid):  # Arrow refuses text that is not UTF-8
@@ -212,10 +213,13 @@ def _import_transactions(
             classifier = Classifier(outcomes)
             try:
                 with database.atomic():  # a savepoint: the temporary table may have been filled
-                    for batch in source.column_batches():
-                        totals, unmapped = fold_transactions(batch, classifier)
+                    batches = source.column_batches()
+                    for rows, (totals, unmapped) in _ahead(
+                        (len(next(iter(b.values()))), fold_transactions(b, classifier))
+                        for b in batches
+                    ):
                         sums.add(totals)
-                        summary.rows += len(next(iter(batch.values())))
+                        summary.rows += rows
                         summary.unmapped_codes += unmapped
                     summary.buckets = sums.store()
                     return summary
@@ -230,6 +234,51 @@ def _import_transactions(
         return summary
     finally:
         sums.close()
+
+
+def _ahead(items: Iterator[T]) -> Iterator[T]:
+    """The items of `items`, each made on a worker thread while the one before it is used:
+    Arrow reads and folds the next batch (its kernels free the interpreter) while this
+    thread writes the last one to the database. One batch waits at most (memory stays flat);
+    the worker's exception is raised here, in order, and leaving early stops it."""
+    handed: Queue[tuple[Any, BaseException | None]] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand(item: Any, error: BaseException | None = None) -> bool:
+        while not stop.is_set():
+            try:
+                handed.put((item, error), timeout=0.05)
+                return True
+            except Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not hand(item):
+                    return
+            hand(_END)
+        except BaseException as exc:  # raised in the reading thread, in its turn
+            hand(_END, exc)
+
+    worker = threading.Thread(target=work, name="tracker-import-fold", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = handed.get()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+_END = object()
+T = TypeVar("T")
 
 
 def _transaction_totals(source, lines, chunk, outcomes: OutcomeMap, summary) -> Any:
@@ -306,13 +355,13 @@ class _Sums:
         added = add_totals(self.pending)
         self.pending, self.held = [], 0
         if not self.staged:
-            self.write(buckets_of_totals(added, zone=self.zone))
+            self.write(Buckets.of_long(added, zone=self.zone))
             return len(added)
         self._stage(added)
         stored, last_id = 0, 0
         while page := PaymentStage.page_after(last_id, CHUNK_ROWS):
             totals = pa.table(list(zip(*(row[1:] for row in page), strict=True)), schema=TOTALS)
-            self.write(buckets_of_totals(totals, zone=self.zone))
+            self.write(Buckets.of_long(totals, zone=self.zone))
             stored += len(page)
             last_id = page[-1][0]
         return stored
@@ -321,7 +370,7 @@ class _Sums:
         if not self.staged:
             PaymentStage.create_table(temporary=True)
             self.staged = True
-        PaymentStage.add_many(list(zip(*(c.to_pylist() for c in totals.columns), strict=True)))
+        PaymentStage.add_many([c.to_pylist() for c in totals.columns])
         self.pending, self.held = [], 0
 
     def close(self) -> None:
@@ -357,8 +406,9 @@ class _Source(ABC):
         raise ImportFailed(self.name, line, errors, self.unit)
 
     @abstractmethod
-    def column_batches(self) -> Iterator[dict[str, Any]]:
-        """Batches of Arrow columns by name; NotCanonical (or ArrowInvalid) if it cannot."""
+    def column_batches(self, *, coded: bool = False) -> Iterator[dict[str, Any]]:
+        """Batches of Arrow columns by name; NotCanonical (or ArrowInvalid) if it cannot.
+        `coded`: text may come dictionary-coded (values that repeat)."""
 
     @abstractmethod
     def row_chunks(self) -> Iterator[tuple[list[int], list[list[str]]]]:
@@ -375,11 +425,11 @@ class _Csv(_Source):
         except csv.Error as exc:
             self.fail(1, [FieldError("header", f"not valid CSV: {exc}")])
 
-    def column_batches(self) -> Iterator[dict[str, Any]]:
+    def column_batches(self, *, coded: bool = False) -> Iterator[dict[str, Any]]:
         """Arrow's record batches of text (a batch per BLOCK_BYTES of file). Progress is told
         as each batch is folded, not as Arrow reads ahead."""
         self.stream.seek(0)
-        for batch, read in csv_batches(self.stream, self.header):
+        for batch, read in csv_batches(self.stream, self.header, coded=coded):
             yield {name: batch.column(name) for name in self.header}
             self.tell(min(columns.BLOCK_BYTES, read - self.told))
         self.tell(self.stream.tell() - self.told)
@@ -462,7 +512,7 @@ class _Parquet(_Source):
         except (pa.ArrowException, OSError, ValueError) as exc:
             self.fail(done + 1, [FieldError("file", f"not a readable Parquet file: {exc}")])
 
-    def column_batches(self) -> Iterator[dict[str, Any]]:
+    def column_batches(self, *, coded: bool = False) -> Iterator[dict[str, Any]]:
         for batch in self._batches():
             yield {name: batch.column(k) for k, name in enumerate(self.header)}
 

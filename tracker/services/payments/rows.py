@@ -9,25 +9,24 @@ amount in canonical form), and any row that fails it is validated whole by pydan
 errors. pydantic stays the one definition of a valid row; the cheap tests only skip its work
 where it would change nothing, and a property test checks that both always agree.
 
-Folding: the rows of one minute and series (direction, channel, scope) become one storage row
-with a count and an amount per outcome; within a batch the last row of a key wins.
+Folding: the rows become LONG columns, which `Buckets.of_long` pivots into storage rows (one
+per minute and series, a count and an amount per outcome; within a batch the last row of a
+key wins), as the column way does.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter, ValidationError
 
-from tracker.core.rates import day_of
 from tracker.errors import FieldError
 from tracker.schemas import FEN_AMOUNT_PATTERN, PaymentCountRow, validation_errors
-from tracker.services.payments.buckets import POSITION, Bucket, Buckets, Folded, fen_of
+from tracker.services.payments.buckets import LONG, POSITION, Buckets, Folded, fen_of, long_table
 
 FIELDS = ("minute", "direction", "channel", "scope", "outcome", "count", "amount")
 REQUIRED = FIELDS[:-1]
@@ -63,16 +62,18 @@ class BadRow(Exception):
 def fold(records: Iterable[Record], *, zone: ZoneInfo, blank_amount: bool = False) -> Folded:
     """Validate and fold rows; the first invalid row raises `BadRow`. `blank_amount`: an empty
     amount means "not given" (a CSV cell), instead of an invalid amount."""
-    batch = _Batch(zone, blank_amount)
-    slots = batch.slots
+    batch = _Batch(blank_amount)
+    keys = batch.keys
+    columns: list[list[Any]] = [[] for _ in LONG.names]
+    minutes, directions, channels, scopes, outcomes, counts, fens = (c.append for c in columns)
     rows = 0
     for index, record in enumerate(records):  # kept flat on purpose: this is the hot loop
         minute, direction, channel, scope, outcome, count, amount = record
         try:
-            bucket = slots.get((minute, direction, channel, scope))
+            key = keys.get((minute, direction, channel, scope))
             at = POSITION.get(outcome)
         except TypeError:  # an unhashable value (a list or an object): never valid
-            bucket = at = None
+            key = at = None
         if type(count) is not int:
             digits = type(count) is str and count.isdigit() and count.isascii()
             count = int(count) if digits and len(count) < 19 else -1
@@ -84,25 +85,29 @@ def fold(records: Iterable[Record], *, zone: ZoneInfo, blank_amount: bool = Fals
             fen = -1
         if at is None or not 0 <= count <= MAX_COUNT or fen == -1:
             at, count, fen = batch.validated(record, index)
-        if bucket is None:
-            bucket = batch.bucket(record, index)
-        bucket.counts[at] = count
-        bucket.fens[at] = fen
-        bucket.written |= 1 << at
+        if key is None:
+            key = batch.key(record, index)
+        minutes(key[0])
+        directions(key[1])
+        channels(key[2])
+        scopes(key[3])
+        outcomes(at)
+        counts(count)
+        fens(fen)
         rows = index + 1
-    return Folded(batch.buckets, rows)
+    long = long_table(dict(zip(LONG.names, columns, strict=True)))
+    return Folded(Buckets.of_long(long, zone=zone), rows)
 
 
 class _Batch:
-    """What one fold has learnt: the bucket of each (minute, series) as given, and the
-    minutes and series already validated, so pydantic sees each of them once."""
+    """What one fold has learnt: each (minute, series) as given with its validated key, so
+    pydantic sees each minute and series once."""
 
-    def __init__(self, zone: ZoneInfo, blank_amount: bool) -> None:
-        self.zone = zone
+    def __init__(self, blank_amount: bool) -> None:
         self.blank_amount = blank_amount
-        self.buckets: Buckets = {}
-        self.slots: dict[tuple, Bucket] = {}  # (minute, direction, channel, scope) as given
-        self.minutes: dict[Any, tuple[datetime, date]] = {}  # as given → (naive UTC, local day)
+        # (minute, direction, channel, scope) as given → (epoch seconds, direction, channel, scope)
+        self.keys: dict[tuple, tuple[int, str, str, str]] = {}
+        self.minutes: dict[Any, int] = {}  # as given → seconds since the epoch
         self.series: dict[tuple, tuple[str, str, str]] = {}  # as given → as validated
 
     def validated(self, record: Record, index: int) -> tuple[int, int, int | None]:
@@ -110,24 +115,19 @@ class _Batch:
         valid = self._row(record, index)
         return POSITION[valid["outcome"]], valid["count"], fen_of(valid.get("amount"))
 
-    def bucket(self, record: Record, index: int) -> Bucket:
-        """The bucket of a row's minute and series, validating them on first sight."""
+    def key(self, record: Record, index: int) -> tuple[int, str, str, str]:
+        """The validated key of a row's minute and series, validating them on first sight."""
         raw_series = tuple(record[1:4])
-        when = self.minutes.get(record[0])
+        epoch = self.minutes.get(record[0])
         names = self.series.get(raw_series)
-        if when is None or names is None:
+        if epoch is None or names is None:
             valid = self._row(record, index)
-            minute = valid["minute"]
-            when = (minute.astimezone(UTC).replace(tzinfo=None), day_of(minute, self.zone))
+            epoch = int(valid["minute"].timestamp())
             names = (valid["direction"], valid["channel"], valid["scope"])
-            self.minutes[record[0]] = when
+            self.minutes[record[0]] = epoch
             self.series[raw_series] = names
-        key = (when[0], *names)
-        bucket = self.buckets.get(key)
-        if bucket is None:
-            bucket = self.buckets[key] = Bucket(when[1])
-        self.slots[(record[0], *raw_series)] = bucket
-        return bucket
+        key = self.keys[(record[0], *raw_series)] = (epoch, *names)
+        return key
 
     def _row(self, record: Record, index: int) -> dict[str, Any]:
         row = dict(zip(FIELDS, record, strict=True))

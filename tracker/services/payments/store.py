@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from peewee import EXCLUDED
 
 from tracker.core.display import utc_text
@@ -33,6 +35,8 @@ LOCK = "tracker.payments"
 DAILY_ZONE = "payment_daily_zone"
 FOLDED_UNTIL = "payments.folded_until"  # minutes before this instant are hours now (fold)
 KEY_LOOKUP_CHUNK = 500
+MINUTE = timedelta(minutes=1)
+STRETCH_FACTOR = 4  # a batch's minutes read as one stretch when it is at most this much longer
 
 
 @dataclass(frozen=True)
@@ -51,11 +55,11 @@ class Bounds:
         """Refuse (422, nothing written) a minute ahead of `latest` or one channel too many;
         new channels are registered."""
         at = f"{field}." if field else ""
-        latest = max(key[0] for key in buckets).replace(tzinfo=UTC)
+        latest = buckets.latest().replace(tzinfo=UTC)
         if latest > self.latest:
             raise Invalid.one(f"{at}minute", f"{utc_text(latest)} is in the future")
         folded = folded_until()
-        earliest = min(key[0] for key in buckets).replace(tzinfo=UTC)
+        earliest = buckets.earliest().replace(tzinfo=UTC)
         if folded is not None and earliest < folded:
             raise Invalid.one(
                 f"{at}minute",
@@ -63,7 +67,7 @@ class Bounds:
                 f"{utc_text(folded)} are folded, payments.keep_minutes_days): counts that old "
                 "can no longer be replaced",
             )
-        channels = {key[2] for key in buckets}
+        channels = buckets.channels()
         new = sorted(channels - PaymentChannel.known(channels))
         if not new:
             return
@@ -85,7 +89,7 @@ def write(buckets: Buckets, *, zone: ZoneInfo, bounds: Bounds, field: str = "cou
     totals by the difference. Call inside `exclusive(database, LOCK)` so concurrent writers
     cannot interleave between reading the old counts and writing the new."""
     _ensure_daily_zone(zone)
-    if buckets:
+    if len(buckets):
         bounds.check(buckets, field=field)
         _write(buckets)
 
@@ -94,43 +98,78 @@ def _write(buckets: Buckets) -> None:
     """Upsert the minute rows, each with only the outcomes it wrote (rows that wrote the same
     outcomes share one statement), move the day rows by the difference from what was stored,
     and renew the token of every hour written."""
-    old = _stored(buckets)
-    by_outcomes: dict[int, list[tuple]] = {}
-    daily: dict[tuple, tuple[list[int], list[int]]] = {}
-    for key, bucket in buckets.items():
-        counts, fens, present, day = bucket.counts, bucket.fens, PRESENT[bucket.written], bucket.day
-        by_outcomes.setdefault(bucket.written, []).append(
-            (*key, *[counts[at] for at in present], *[fens[at] for at in present])
-        )
-        day_key = (day, *key[1:])
-        total = daily.get(day_key) or daily.setdefault(day_key, ([0] * WIDTH, [0] * WIDTH))
-        before = old.get(key)
-        for at in present:
-            total[0][at] += counts[at] - (before[0][at] or 0 if before else 0)
-            total[1][at] += (fens[at] or 0) - (before[1][at] or 0 if before else 0)
-    for outcomes, rows in by_outcomes.items():
-        PaymentMinute.upsert_many(PRESENT[outcomes], rows)
-    minutes = {key[0] for key in buckets}  # a few per thousand buckets: replace() those only
-    PaymentRevision.renew({minute.replace(minute=0) for minute in minutes})
-    PaymentDay.add_many([(*key, *counts, *fens) for key, (counts, fens) in daily.items()])
+    stored = _stored(buckets)
+    masks = buckets.masks()
+    for mask in masks:
+        part = buckets if len(masks) == 1 else buckets.written_as(mask)
+        present = PRESENT[mask]
+        columns = [part.naive(), *(part.column(c) for c in SERIES_COLUMNS)]
+        columns += [part.column(COUNT_COLUMNS[at]) for at in present]
+        columns += [part.column(FEN_COLUMNS[at]) for at in present]
+        PaymentMinute.upsert_many(present, _lists(columns))
+    PaymentRevision.renew(buckets.hours())
+    PaymentDay.add_many(_daily(buckets, stored))
 
 
-def _naive(minute: datetime) -> datetime:
-    return minute.astimezone(UTC).replace(tzinfo=None)
+def _lists(columns: list[pa.ChunkedArray]) -> list[list]:
+    """Arrow columns as lists of Python values (timestamps as their text)."""
+    return [
+        (pc.cast(c, pa.string()) if pa.types.is_timestamp(c.type) else c).to_pylist()
+        for c in columns
+    ]
 
 
-def _stored(wide: Buckets) -> dict[tuple, tuple[tuple, tuple]]:
-    """The stored (counts, fens) of every (naive minute, series) in the batch, looked up by
-    the batch's distinct minutes."""
-    minutes = sorted({key[0] for key in wide})
-    stored = {}
-    for start in range(0, len(minutes), KEY_LOOKUP_CHUNK):
-        rows = PaymentMinute.stored_at(minutes[start : start + KEY_LOOKUP_CHUNK])
-        for minute, direction, channel, scope, *values in rows:
-            key = (_naive(minute), direction, channel, scope)
-            if key in wide:
-                stored[key] = (tuple(values[:WIDTH]), tuple(values[WIDTH:]))
-    return stored
+def _daily(buckets: Buckets, stored: pa.Table | None) -> list[list]:
+    """Columns day, direction, channel, scope, *counts, *fens to add to the daily totals:
+    each outcome written, less what it replaces."""
+    keys, values = ["day", *SERIES_COLUMNS], [*COUNT_COLUMNS, *FEN_COLUMNS]
+    written = [pc.fill_null(buckets.column(v), 0) for v in values]
+    parts = [pa.table([*(buckets.column(k) for k in keys), *written], names=keys + values)]
+    if stored is not None:  # what the outcomes written replace, taken away
+        mask = stored.column("written")
+        replaced = [
+            pc.if_else(
+                pc.not_equal(pc.bit_wise_and(mask, 1 << at % WIDTH), 0),  # a count, then a fen
+                pc.negate(pc.fill_null(stored.column(v), 0)),
+                0,
+            )
+            for at, v in enumerate(values)
+        ]
+        parts.append(pa.table([*(stored.column(k) for k in keys), *replaced], names=keys + values))
+    added = pa.concat_tables(parts).group_by(keys).aggregate([(v, "sum") for v in values])
+    return _lists([added.column(k) for k in keys] + [added.column(f"{v}_sum") for v in values])
+
+
+def _stored(buckets: Buckets) -> pa.Table | None:
+    """The stored counts and fens of the batch's (minute, series) keys that are stored, with
+    the batch's `written` and `day` of each; None if none is (a first import asks once).
+    Minutes close together (a file's batch) are read as one stretch, scattered ones by name."""
+    earliest, latest = buckets.earliest(), buckets.latest()
+    if not PaymentMinute.any_between(earliest, latest):
+        return None
+    minutes = buckets.minutes()
+    if (latest - earliest) // MINUTE < STRETCH_FACTOR * len(minutes):
+        rows = list(PaymentMinute.stored_between(earliest, latest))
+    else:
+        rows = []
+        for start in range(0, len(minutes), KEY_LOOKUP_CHUNK):
+            rows.extend(PaymentMinute.stored_at(minutes[start : start + KEY_LOOKUP_CHUNK]))
+    if not rows:
+        return None
+    old = pa.table(
+        [
+            pa.array([int(minute.timestamp()) for minute in column], pa.int64())
+            if k == 0
+            else pa.array(column, _OLD_TYPES[k])
+            for k, column in enumerate(zip(*rows, strict=True))
+        ],
+        names=["minute", *SERIES_COLUMNS, *COUNT_COLUMNS, *FEN_COLUMNS],
+    )
+    batch = buckets.table.select(["minute", *SERIES_COLUMNS, "written", "day"])
+    return old.join(batch, keys=["minute", *SERIES_COLUMNS], join_type="inner")
+
+
+_OLD_TYPES = [pa.int64(), pa.string(), pa.string(), pa.string()] + [pa.int64()] * 2 * WIDTH
 
 
 def folded_until() -> datetime | None:
@@ -174,4 +213,5 @@ def rebuild_daily_totals(zone: ZoneInfo) -> None:
             for at in range(WIDTH):
                 total[0][at] += values[at] or 0
                 total[1][at] += values[WIDTH + at] or 0
-    PaymentDay.add_many([(*key, *counts, *fens) for key, (counts, fens) in daily.items()])
+    rows = [(*key, *counts, *fens) for key, (counts, fens) in daily.items()]
+    PaymentDay.add_many(list(zip(*rows, strict=True)))

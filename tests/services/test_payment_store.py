@@ -1,0 +1,143 @@
+"""Buckets into storage, a column at a time, on both databases: batches longer than one SQL
+statement are stored whole, rewriting moves the daily totals by the difference whether the
+stored minutes are read as one stretch or by name, each local day is zoneinfo's, and the
+import's reading thread hands over its batches and its errors in order."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tracker.core.rates import day_of
+from tracker.db import database
+from tracker.models import COUNT_COLUMNS, PaymentDay, PaymentMinute
+from tracker.services.payments.buckets import local_days
+from tracker.services.payments.imports import _ahead
+
+START = datetime(2026, 9, 1, 0, 0, tzinfo=UTC)
+
+
+def row(minute, outcome="success", count=1, channel="unionpay", amount=None):
+    body = {
+        "minute": minute.isoformat(),
+        "direction": "pay_in",
+        "channel": channel,
+        "scope": "final",
+        "outcome": outcome,
+        "count": count,
+    }
+    return body if amount is None else {**body, "amount": amount}
+
+
+def post(api, rows):
+    answer = api.post("/payments/counts", {"counts": rows})
+    assert answer.status_code == 200, answer.get_json()
+
+
+def daily(app):
+    """(day, outcome) → count of the stored daily totals."""
+    with app.app_context(), database.connection_context():
+        query = PaymentDay.select(PaymentDay.day, *(getattr(PaymentDay, c) for c in COUNT_COLUMNS))
+        return {
+            (day, column): count
+            for day, *counts in query.tuples()
+            for column, count in zip(COUNT_COLUMNS, counts, strict=True)
+            if count
+        }
+
+
+def test_a_batch_longer_than_one_statement_is_stored_whole(app, api):
+    rows = [row(START + timedelta(minutes=i), count=i % 9 + 1) for i in range(4_500)]
+    post(api, rows)  # 4,500 rows: SQLite takes 2,000 a statement here
+    with app.app_context(), database.connection_context():
+        assert PaymentMinute.select().count() == 4_500
+    by_day = {}
+    for i in range(4_500):
+        day = day_of(START + timedelta(minutes=i), app.extensions["tracker.settings"].zone)
+        by_day[day] = by_day.get(day, 0) + i % 9 + 1
+    assert daily(app) == {(day, "success_count"): n for day, n in by_day.items()}
+
+
+@pytest.mark.parametrize("apart", [timedelta(minutes=1), timedelta(days=40)])
+def test_rewriting_moves_the_daily_totals_by_the_difference(app, api, apart):
+    """Two minutes close together are read back as one stretch, two far apart by name:
+    either way the second write replaces the first and the days hold only the second."""
+    first, second = START, START + apart
+    post(api, [row(first, count=5), row(second, count=7), row(second, "system", count=2)])
+    post(api, [row(first, count=3), row(second, count=11)])  # system at `second` stays
+    zone = app.extensions["tracker.settings"].zone
+    expected = {}
+    for minute, outcome, count in ((first, "success", 3), (second, "success", 11)):
+        key = (day_of(minute, zone), f"{outcome}_count")
+        expected[key] = expected.get(key, 0) + count
+    expected[(day_of(second, zone), "system_count")] = 2
+    assert daily(app) == expected
+
+
+def test_a_batch_writing_other_outcomes_keeps_the_stored_ones(app, api):
+    post(api, [row(START, count=5, amount="1.00")])
+    post(api, [row(START, "system", count=2), row(START + timedelta(hours=1), "user", count=1)])
+    with app.app_context(), database.connection_context():
+        stored = PaymentMinute.get(PaymentMinute.minute == START)
+        assert (stored.success_count, stored.success_fen, stored.system_count) == (5, 100, 2)
+        assert stored.user_count is None
+
+
+ZONES = [
+    ZoneInfo(name)
+    for name in (
+        "Asia/Shanghai",
+        "America/New_York",
+        "Asia/Kathmandu",  # +05:45
+        "Pacific/Chatham",  # +12:45 and +13:45
+        "Australia/Lord_Howe",  # a half-hour of summer time
+        "UTC",
+    )
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    minutes=st.lists(st.integers(0, 70 * 365 * 1440), min_size=1, max_size=50),
+    zone=st.sampled_from([*ZONES, "from a file"]),
+)
+def test_each_minute_counts_toward_the_local_day_zoneinfo_gives(minutes, zone):
+    if zone == "from a file":  # no key: Arrow cannot look it up, zoneinfo decides
+        with (files("tzdata.zoneinfo") / "Asia" / "Shanghai").open("rb") as fh:
+            zone = ZoneInfo.from_file(fh)
+    epochs = [m * 60 for m in minutes]
+    days = local_days(pa.array(epochs, pa.int64()), zone).to_pylist()
+    assert days == [
+        day_of(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=e), zone) for e in epochs
+    ]
+
+
+def test_the_reading_thread_hands_over_its_batches_and_then_its_error_in_order():
+    def batches():
+        yield 1
+        yield 2
+        raise ValueError("line 3")
+
+    got = []
+    with pytest.raises(ValueError, match="line 3"):
+        for item in _ahead(batches()):
+            got.append(item)
+    assert got == [1, 2]
+
+
+def test_leaving_the_batches_early_stops_the_reading_thread():
+    def endless():
+        n = 0
+        while True:
+            n += 1
+            yield n
+
+    items = _ahead(endless())
+    assert next(items) == 1
+    items.close()  # what a refused batch or an exception in the writer does
+    assert not [t for t in threading.enumerate() if t.name == "tracker-import-fold"]
