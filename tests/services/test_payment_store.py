@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tracker.core.rates import day_of
 from tracker.db import database
 from tracker.models import COUNT_COLUMNS, PaymentDay, PaymentMinute
-from tracker.services.payments.buckets import local_days
+from tracker.services.payments.buckets import Buckets, local_days, long_table
 from tracker.services.payments.imports import _ahead
 
 START = datetime(2026, 9, 1, 0, 0, tzinfo=UTC)
@@ -141,3 +141,22 @@ def test_leaving_the_batches_early_stops_the_reading_thread():
     assert next(items) == 1
     items.close()  # what a refused batch or an exception in the writer does
     assert not [t for t in threading.enumerate() if t.name == "tracker-import-fold"]
+
+
+def test_a_name_twice_in_a_dictionary_is_one_series_and_the_last_row_wins():
+    twice = pa.DictionaryArray.from_arrays(pa.array([0, 1]), pa.array(["icbc", "icbc"]))
+    pay_in = pa.DictionaryArray.from_arrays(pa.array([0, 0]), pa.array(["pay_in"]))
+    long = long_table(
+        {
+            "minute": [60, 60],
+            "direction": pay_in,
+            "channel": twice,
+            "scope": ["final", "final"],
+            "outcome": [0, 0],
+            "count": [1, 2],
+            "fen": [100, None],
+        }
+    )
+    ((key, counts, fens, written, _),) = Buckets.of_long(long, zone=ZoneInfo("UTC")).rows()
+    assert key == (datetime(1970, 1, 1, 0, 1), "pay_in", "icbc", "final")
+    assert (counts[0], fens[0], written) == (2, None, 1)

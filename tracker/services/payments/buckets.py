@@ -182,6 +182,10 @@ def _series_codes(long: pa.Table) -> tuple[_Series, int]:
     columns = []
     for name in SERIES:
         column = long.column(name).combine_chunks()
+        if pa.types.is_dictionary(column.type) and len(pc.unique(column.dictionary)) < len(
+            column.dictionary
+        ):  # a name twice in one dictionary (chunks put together) would be two series
+            column = column.dictionary_decode()
         if not pa.types.is_dictionary(column.type):
             column = pc.dictionary_encode(column)
         columns.append(column)
