@@ -25,16 +25,14 @@ import pyarrow.compute as pc
 
 from tracker.core.rates import day_of
 from tracker.core.vocabulary import OUTCOMES
-from tracker.models import COUNT_COLUMNS as COUNTS
-from tracker.models import FEN_COLUMNS as FENS
-from tracker.models import SERIES_COLUMNS as SERIES
+from tracker.models import COUNT_COLUMNS, FEN_COLUMNS, SERIES_COLUMNS
 
 WIDTH = len(OUTCOMES)
 POSITION = {outcome: at for at, outcome in enumerate(OUTCOMES)}
 # The outcome positions set in a bitmask of written outcomes.
 PRESENT = [tuple(at for at in range(WIDTH) if mask >> at & 1) for mask in range(1 << WIDTH)]
 EPOCH = datetime(1970, 1, 1)
-KEYS = ("minute", *SERIES)
+KEYS = ("minute", *SERIES_COLUMNS)
 
 # A row per minute, series and outcome; fen null: no amount given.
 LONG = pa.schema(
@@ -54,7 +52,7 @@ BUCKETS = pa.schema(
         *(LONG.field(name) for name in KEYS),
         ("written", pa.int32()),  # a bit per outcome written
         ("day", pa.date32()),  # the local day the minute counts toward
-        *((name, pa.int64()) for name in (*COUNTS, *FENS)),
+        *((name, pa.int64()) for name in (*COUNT_COLUMNS, *FEN_COLUMNS)),
     ]
 )
 _NO_COUNT = pa.scalar(None, pa.int64())
@@ -74,7 +72,8 @@ class Buckets:
         if not len(long):
             return cls(BUCKETS.empty_table())
         outcome = long.column("outcome").combine_chunks()
-        series, width = _series_codes(long)
+        series = _Series.of(long)
+        width = series.width
         key = pc.add(pc.multiply(long.column("minute"), width), series.code)
         columns = {"key": key}
         # A fen is carried as fen + 1 (0: not given) so that "last" skips only other outcomes.
@@ -82,9 +81,9 @@ class Buckets:
         present = sorted(pc.unique(outcome).to_pylist())
         for at in present:
             mine = pc.equal(outcome, at)
-            columns[COUNTS[at]] = pc.if_else(mine, long.column("count"), _NO_COUNT)
-            columns[FENS[at]] = pc.if_else(mine, given, _NO_COUNT)
-        aggregates = [(c, "last") for at in present for c in (COUNTS[at], FENS[at])]
+            columns[COUNT_COLUMNS[at]] = pc.if_else(mine, long.column("count"), _NO_COUNT)
+            columns[FEN_COLUMNS[at]] = pc.if_else(mine, given, _NO_COUNT)
+        aggregates = [(c, "last") for at in present for c in (COUNT_COLUMNS[at], FEN_COLUMNS[at])]
         grouped = pa.table(columns).group_by(["key"], use_threads=False).aggregate(aggregates)
         key = grouped.column("key")
         minute = pc.divide(key, width)
@@ -96,11 +95,11 @@ class Buckets:
         }
         for at in range(WIDTH):
             if at in present:
-                out[COUNTS[at]] = grouped.column(f"{COUNTS[at]}_last")
-                fen = grouped.column(f"{FENS[at]}_last")
-                out[FENS[at]] = pc.if_else(pc.equal(fen, 0), _NO_COUNT, pc.subtract(fen, 1))
+                out[COUNT_COLUMNS[at]] = grouped.column(f"{COUNT_COLUMNS[at]}_last")
+                fen = grouped.column(f"{FEN_COLUMNS[at]}_last")
+                out[FEN_COLUMNS[at]] = pc.if_else(pc.equal(fen, 0), _NO_COUNT, pc.subtract(fen, 1))
             else:
-                out[COUNTS[at]] = out[FENS[at]] = pa.nulls(len(grouped), pa.int64())
+                out[COUNT_COLUMNS[at]] = out[FEN_COLUMNS[at]] = pa.nulls(len(grouped), pa.int64())
         return cls(pa.table(out, schema=BUCKETS))
 
     def __len__(self) -> int:
@@ -109,9 +108,9 @@ class Buckets:
     def column(self, name: str) -> pa.ChunkedArray:
         return self.table.column(name)
 
-    def naive(self, name: str = "minute") -> pa.ChunkedArray:
-        """A minute column as naive UTC timestamps (what storage holds)."""
-        return pc.cast(self.table.column(name), pa.timestamp("s"))
+    def naive(self) -> pa.ChunkedArray:
+        """The minutes as naive UTC timestamps (what storage holds)."""
+        return pc.cast(self.table.column("minute"), pa.timestamp("s"))
 
     def earliest(self) -> datetime:
         return EPOCH + timedelta(seconds=pc.min(self.table.column("minute")).as_py())
@@ -141,12 +140,12 @@ class Buckets:
         return Buckets(self.table.filter(pc.equal(self.table.column("written"), mask)))
 
     def rows(self) -> Iterator[tuple[tuple, list, list, int, date]]:
-        """(key with the minute naive UTC, counts, fens, written, day) per bucket: the view of
-        tests and of small batches."""
-        columns = [self.naive(), *(self.table.column(s) for s in SERIES)]
+        """(key with the minute naive UTC, counts, fens, written, day) per bucket, in Python:
+        the view tests compare."""
+        columns = [self.naive(), *(self.table.column(s) for s in SERIES_COLUMNS)]
         keys = zip(*(c.to_pylist() for c in columns), strict=True)
-        counts = zip(*(self.table.column(c).to_pylist() for c in COUNTS), strict=True)
-        fens = zip(*(self.table.column(c).to_pylist() for c in FENS), strict=True)
+        counts = zip(*(self.table.column(c).to_pylist() for c in COUNT_COLUMNS), strict=True)
+        fens = zip(*(self.table.column(c).to_pylist() for c in FEN_COLUMNS), strict=True)
         written = self.table.column("written").to_pylist()
         days = self.table.column("day").to_pylist()
         for row in zip(keys, counts, fens, written, days, strict=True):
@@ -161,36 +160,36 @@ class _Series:
     def __init__(self, columns: list[pa.DictionaryArray]) -> None:
         self.dictionaries = [c.dictionary for c in columns]
         self.sizes = [len(d) for d in self.dictionaries]
+        self.width = max(1, prod(self.sizes))  # how many codes there can be
         code = pc.cast(columns[0].indices, pa.int64())
         for column, size in zip(columns[1:], self.sizes[1:], strict=True):
             code = pc.add(pc.multiply(code, size), pc.cast(column.indices, pa.int64()))
         self.code = code
 
+    @classmethod
+    def of(cls, long: pa.Table) -> _Series:
+        """The series of LONG rows, their names coded (once each)."""
+        columns = []
+        for name in SERIES_COLUMNS:
+            column = long.column(name).combine_chunks()
+            if pa.types.is_dictionary(column.type) and len(pc.unique(column.dictionary)) < len(
+                column.dictionary
+            ):  # a name twice in one dictionary (chunks put together) would be two series
+                column = column.dictionary_decode()
+            if not pa.types.is_dictionary(column.type):
+                column = pc.dictionary_encode(column)
+            columns.append(column)
+        return cls(columns)
+
     def names(self, codes: pa.Array) -> dict[str, pa.Array]:
         """The series columns of these codes, as text."""
         names = {}
-        parts = zip(SERIES, self.dictionaries, self.sizes, strict=True)
+        parts = zip(SERIES_COLUMNS, self.dictionaries, self.sizes, strict=True)
         for name, dictionary, size in reversed(list(parts)):
             rest = pc.divide(codes, size)
             names[name] = pc.take(dictionary, pc.subtract(codes, pc.multiply(rest, size)))
             codes = rest
-        return {name: names[name] for name in SERIES}
-
-
-def _series_codes(long: pa.Table) -> tuple[_Series, int]:
-    """Each row's series code, and how many codes there can be."""
-    columns = []
-    for name in SERIES:
-        column = long.column(name).combine_chunks()
-        if pa.types.is_dictionary(column.type) and len(pc.unique(column.dictionary)) < len(
-            column.dictionary
-        ):  # a name twice in one dictionary (chunks put together) would be two series
-            column = column.dictionary_decode()
-        if not pa.types.is_dictionary(column.type):
-            column = pc.dictionary_encode(column)
-        columns.append(column)
-    series = _Series(columns)
-    return series, max(1, prod(series.sizes))
+        return {name: names[name] for name in SERIES_COLUMNS}
 
 
 def _written(grouped: pa.Table, present: list[int]) -> pa.Array:
@@ -198,7 +197,7 @@ def _written(grouped: pa.Table, present: list[int]) -> pa.Array:
     LONG row always has one)."""
     mask = pa.repeat(pa.scalar(0, pa.int32()), len(grouped))
     for at in present:
-        has = pc.is_valid(grouped.column(f"{COUNTS[at]}_last"))
+        has = pc.is_valid(grouped.column(f"{COUNT_COLUMNS[at]}_last"))
         mask = pc.bit_wise_or(mask, pc.if_else(has, pa.scalar(1 << at, pa.int32()), 0))
     return mask
 
@@ -225,7 +224,7 @@ def local_days(minutes: pa.Array, zone: ZoneInfo) -> pa.Array:
             raise TypeError(zone)
         instants = pc.cast(minutes, pa.timestamp("s", tz=zone.key))
         return pc.cast(pc.local_timestamp(instants), pa.date32())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError):
+    except (pa.ArrowException, TypeError):  # a zone Arrow's database does not know
         distinct = pc.unique(minutes)
         days = [
             day_of((EPOCH + timedelta(seconds=m)).replace(tzinfo=UTC), zone)

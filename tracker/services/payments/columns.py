@@ -34,7 +34,7 @@ from tracker.services.payments.rows import REQUIRED
 BLOCK_BYTES = 4 << 20  # a record batch per 4 MiB of file: memory stays flat
 MICROS = 60_000_000  # a minute
 # How Arrow refuses a cast: a value it cannot convert, or a pair of types it has no kernel for.
-CAST_REFUSED = (pa.ArrowInvalid, pa.ArrowNotImplementedError)
+CAST_REFUSED = pa.ArrowException
 # An instant of years 1000-2999 to the second or the microsecond, with Z or an offset of at
 # most 23:59 (Arrow's cast then refuses a date that does not exist; before 1970, a check).
 INSTANT = (

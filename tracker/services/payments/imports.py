@@ -236,6 +236,10 @@ def _import_transactions(
         sums.close()
 
 
+T = TypeVar("T")
+_END = object()  # the worker's last hand-over
+
+
 def _ahead(items: Iterator[T]) -> Iterator[T]:
     """The items of `items`, each made on a worker thread while the one before it is used:
     Arrow reads and folds the next batch (its kernels free the interpreter) while this
@@ -275,10 +279,6 @@ def _ahead(items: Iterator[T]) -> Iterator[T]:
     finally:
         stop.set()
         worker.join()
-
-
-_END = object()
-T = TypeVar("T")
 
 
 def _transaction_totals(source, lines, chunk, outcomes: OutcomeMap, summary) -> Any:
