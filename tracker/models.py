@@ -13,7 +13,7 @@ import orjson
 import peewee
 
 from tracker.core.vocabulary import INCIDENT_GRADES, OUTCOMES, UNCOUNTED_STATUSES
-from tracker.db import BaseModel, is_postgres
+from tracker.db import BaseModel, Prepared, is_postgres, slot
 
 
 class UTCDateTimeField(peewee.DateTimeField):
@@ -82,6 +82,11 @@ class Service(BaseModel):
     description = peewee.TextField(default="")
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
+
+    @classmethod
+    def has_key(cls, key: str) -> bool:
+        """Whether a service is known by `key` (a list's filter asks at every request)."""
+        return _SERVICE_KEYED.execute(None, {"key": key}).fetchone() is not None
 
     @classmethod
     def by_keys(cls, keys: Iterable[str]) -> list[Service]:
@@ -187,17 +192,22 @@ class Incident(BaseModel):
         return query.where(peewee.fn.EXISTS(linked))
 
     @classmethod
-    def matching(cls, query: peewee.ModelSelect, text: str) -> peewee.ModelSelect:
-        """Case-insensitive search for `text` as written in title, summary and location: `%`
-        and `_` are characters here, not wildcards (PostgreSQL: trigram indexes serve it)."""
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = peewee.Value(f"%{escaped}%")
+    def matching(cls, query: peewee.ModelSelect, pattern: str | peewee.Node) -> peewee.ModelSelect:
+        """Case-insensitive search in title, summary and location for a `like_pattern`
+        (PostgreSQL: trigram indexes serve it)."""
         like = "ILIKE" if is_postgres(cls._meta.database) else "LIKE"
 
         def contains(field: peewee.Field) -> peewee.NodeList:
             return peewee.NodeList((field, peewee.SQL(like), pattern, peewee.SQL("ESCAPE '\\'")))
 
         return query.where(contains(cls.title) | contains(cls.summary) | contains(cls.location))
+
+    @staticmethod
+    def like_pattern(text: str) -> str:
+        """What `matching` looks for to find `text` as written: `%` and `_` are characters
+        here, not wildcards."""
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"%{escaped}%"
 
     @classmethod
     def newest_first(cls, query: peewee.ModelSelect) -> peewee.ModelSelect:
@@ -248,6 +258,9 @@ def with_service_ids(incidents: peewee.ModelSelect) -> peewee.ModelSelect:
 IDS_PER_QUERY = 10_000  # well under the bound parameters a statement may have (SQLite: 32,766)
 
 
+_SERVICE_KEYED = Prepared(lambda _: Service.select(Service.id).where(Service.key == slot("key")))
+
+
 def service_keys_by_incident(incident_ids: Sequence[int]) -> dict[int, list[str]]:
     """Affected service keys per incident id, in one query per IDS_PER_QUERY ids."""
     return services_by_incident(incident_ids)[0]
@@ -262,17 +275,26 @@ def services_by_incident(
     tiers: dict[str, int] = {}
     ids = list(incident_ids)
     for start in range(0, len(ids), IDS_PER_QUERY):
-        rows = (
-            IncidentService.select(IncidentService.incident, Service.key, Service.tier)
-            .join(Service)
-            .where(IncidentService.incident.in_(ids[start : start + IDS_PER_QUERY]))
-            .order_by(Service.key)
-            .tuples()
-        )
-        for incident_id, key, tier in rows:
+        chunk = ids[start : start + IDS_PER_QUERY]
+        size = 1 << (len(chunk) - 1).bit_length()  # a few shapes: the last id again to fill
+        chunk += chunk[-1:] * (size - len(chunk))
+        for incident_id, key, tier in _LINKED.execute(size, chunk):
             keys.setdefault(incident_id, []).append(key)
             tiers[key] = tier
     return keys, tiers
+
+
+def _linked(size: int) -> peewee.ModelSelect:
+    """(incident id, service key, tier) of the links of `size` incidents, by key."""
+    return (
+        IncidentService.select(IncidentService.incident, Service.key, Service.tier)
+        .join(Service)
+        .where(IncidentService.incident.in_([slot(at) for at in range(size)]))  # type: ignore[arg-type]
+        .order_by(Service.key)
+    )
+
+
+_LINKED = Prepared(_linked)
 
 
 class TimelineEntry(BaseModel):

@@ -22,7 +22,7 @@ TAGS = ("incidents",)
 @api.get("/incidents")
 @endpoint(query=IncidentQuery, resp=Page[IncidentOut], tags=TAGS)
 def list_incidents(query: IncidentQuery):
-    return incidents.list_incidents(query, rules=grading(), now=utcnow())
+    return incidents.list_incidents_json(query, rules=grading(), now=utcnow())
 
 
 @api.post("/incidents")

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -25,6 +26,7 @@ from werkzeug.routing import IntegerConverter
 
 from tracker import __version__
 from tracker.api.problems import MEDIA_TYPE
+from tracker.core.display import utc_text
 from tracker.errors import BadRequest, Forbidden, Invalid, UnsupportedMediaType
 from tracker.schemas import MAX_ROW_ID, Page, Problem, validate_json, validation_errors
 from tracker.services.tokens import may
@@ -131,11 +133,18 @@ def respond(result: Any, status: int = 200) -> Response:
 
 def json_bytes(value: Any) -> bytes:
     """UTF-8 JSON, by orjson (several times faster on list pages); the standard library
-    writes what orjson will not (an integer past 64 bits)."""
+    writes what orjson will not (an integer past 64 bits). A UTC datetime is written as
+    `utc_text` writes it (ISO 8601 with `Z`, microseconds only when there are any)."""
     try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z)
     except TypeError:
-        return json.dumps(value, ensure_ascii=False).encode()
+        return json.dumps(value, ensure_ascii=False, default=_utc_text).encode()
+
+
+def _utc_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return utc_text(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _adapter(view: Callable[..., Any], spec: EndpointSpec) -> Callable[..., Response]:

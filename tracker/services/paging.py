@@ -53,16 +53,40 @@ def paginate(
 ) -> Page[Any]:
     """One page of an ordered query. `key(row)` gives a row's cursor values and
     `after(query, values)` keeps the rows past them."""
+
+    def fetch(past: peewee.ModelSelect | None, offset: int | None, limit: int) -> list[Any]:
+        rows = query if past is None else past
+        if offset is not None:
+            rows = rows.offset(offset)
+        return list(rows.limit(limit))
+
+    return paged(
+        paging, key=key, arity=arity, read=lambda values: after(query, values), fetch=fetch
+    )
+
+
+def paged(
+    paging: PageQuery,
+    *,
+    key: Callable[[Any], Sequence[Any]],
+    arity: int,
+    read: Callable[[list[Any]], Any],
+    fetch: Callable[[Any, int | None, int], list[Any]],
+) -> Page[Any]:
+    """One page of rows in a fixed order. `key(row)` gives a row's cursor values; `read(values)`
+    reads a cursor's values back (a ValueError or TypeError: a forged cursor, 422);
+    `fetch(after, offset, limit)` returns up to `limit` rows past what `read` returned (None
+    without a cursor), or from `offset` (None without a page number)."""
     if paging.cursor is not None and paging.page is not None:
         raise Invalid.one("cursor", "give either cursor or page, not both")
+    past = None
     if paging.cursor is not None:
         try:
-            query = after(query, decode_cursor(paging.cursor, arity))
+            past = read(decode_cursor(paging.cursor, arity))
         except (ValueError, TypeError):
             raise Invalid.one("cursor", "is not a cursor this server handed out") from None
-    elif paging.page is not None:
-        query = query.offset((paging.page - 1) * paging.limit)
-    rows = list(query.limit(paging.limit + 1))
+    offset = None if paging.page is None else (paging.page - 1) * paging.limit
+    rows = fetch(past, offset, paging.limit + 1)
     more = len(rows) > paging.limit
     rows = rows[: paging.limit]
     next_cursor = encode_cursor(key(rows[-1])) if more else None
