@@ -79,18 +79,19 @@ def fold_objects(rows: list[Any], *, zone: ZoneInfo) -> Folded:
 
 
 def csv_batches(
-    stream: BinaryIO, header: list[str], *, coded: bool = False
+    stream: BinaryIO, header: list[str], *, coded: bool = False, threads: bool = True
 ) -> Iterator[tuple[pa.RecordBatch, int]]:
     """A CSV file's record batches of text (one per BLOCK_BYTES), each with the bytes read so
     far, or NotCanonical if Arrow cannot read it as plain CSV under this header. `coded`:
-    every column dictionary-coded as it is read (a counts file, whose values repeat)."""
+    every column dictionary-coded as it is read (a counts file, whose values repeat).
+    `threads`: Arrow parses the next blocks on its threads while this one folds (it reads
+    several ahead first, so the first batch comes later)."""
     text = pa.dictionary(pa.int32(), pa.string()) if coded else pa.string()
     counted = _Counted(stream)
     try:
         reader = pa_csv.open_csv(
             counted,
-            # Arrow parses the next blocks on its threads while this one folds the last.
-            read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES, use_threads=True),
+            read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES, use_threads=threads),
             convert_options=pa_csv.ConvertOptions(
                 column_types={name: text for name in header}, strings_can_be_null=False
             ),

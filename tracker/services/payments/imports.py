@@ -44,7 +44,7 @@ from tracker.services.payments.columns import (
     fold_transactions,
 )
 from tracker.services.payments.rows import BadRow, csv_records, fold
-from tracker.services.payments.store import LOCK, Bounds, write
+from tracker.services.payments.store import LOCK, Bounds, Ready, write
 
 COUNTS_COLUMNS = ("minute", "direction", "channel", "scope", "outcome", "count")
 COUNTS_OPTIONAL = ("amount",)
@@ -170,17 +170,20 @@ def _header_help(header: list[str]) -> str:
 # ---- the two shapes --------------------------------------------------------------------------
 
 
-def _import_counts(source: _Source, *, zone: ZoneInfo, store: Callable[[Buckets], None]):
+def _import_counts(source: _Source, *, zone: ZoneInfo, store: Callable[[Buckets | Ready], None]):
     """Counts the column way (each batch written as it is folded, inside a savepoint), or,
     if some value is not canonical, rolled back and read again the row way."""
     summary = ImportSummary("counts")
     if source.columns_first:
         try:
             with database.atomic():  # a savepoint inside the import's transaction
-                fold_batch = partial(fold_columns, zone=zone, blank_amount=True)
-                for folded in _ahead(map(fold_batch, source.column_batches(coded=True))):
-                    store(folded.buckets)
-                    summary.rows += folded.rows
+                fold_batch = partial(_ready_columns, zone=zone)
+                # Read on the reading thread alone: each batch waits for the database writes
+                # anyway, and Arrow's threads reading ahead would take the writes' core.
+                batches = source.column_batches(coded=True, threads=False)
+                for ready, rows in _ahead(map(fold_batch, batches)):
+                    store(ready)
+                    summary.rows += rows
         except (NotCanonical, pa.ArrowInvalid):  # Arrow refuses text that is not UTF-8
             summary.rows = 0
             source.restart()
@@ -198,6 +201,12 @@ def _import_counts(source: _Source, *, zone: ZoneInfo, store: Callable[[Buckets]
         summary.rows += folded.rows
     summary.buckets = summary.rows
     return summary
+
+
+def _ready_columns(columns: dict[str, Any], *, zone: ZoneInfo) -> tuple[Ready, int]:
+    """A batch of counts folded and made ready to write (on the reading thread), and its rows."""
+    folded = fold_columns(columns, zone=zone, blank_amount=True)
+    return Ready.of(folded.buckets), folded.rows
 
 
 def _import_transactions(
@@ -406,9 +415,12 @@ class _Source(ABC):
         raise ImportFailed(self.name, line, errors, self.unit)
 
     @abstractmethod
-    def column_batches(self, *, coded: bool = False) -> Iterator[dict[str, Any]]:
+    def column_batches(
+        self, *, coded: bool = False, threads: bool = True
+    ) -> Iterator[dict[str, Any]]:
         """Batches of Arrow columns by name; NotCanonical (or ArrowInvalid) if it cannot.
-        `coded`: text may come dictionary-coded (values that repeat)."""
+        `coded`: text may come dictionary-coded (values that repeat); `threads`: parsed on
+        Arrow's threads, reading ahead."""
 
     @abstractmethod
     def row_chunks(self) -> Iterator[tuple[list[int], list[list[str]]]]:
@@ -425,11 +437,13 @@ class _Csv(_Source):
         except csv.Error as exc:
             self.fail(1, [FieldError("header", f"not valid CSV: {exc}")])
 
-    def column_batches(self, *, coded: bool = False) -> Iterator[dict[str, Any]]:
+    def column_batches(
+        self, *, coded: bool = False, threads: bool = True
+    ) -> Iterator[dict[str, Any]]:
         """Arrow's record batches of text (a batch per BLOCK_BYTES of file). Progress is told
         as each batch is folded, not as Arrow reads ahead."""
         self.stream.seek(0)
-        for batch, read in csv_batches(self.stream, self.header, coded=coded):
+        for batch, read in csv_batches(self.stream, self.header, coded=coded, threads=threads):
             yield {name: batch.column(name) for name in self.header}
             self.tell(min(columns.BLOCK_BYTES, read - self.told))
         self.tell(self.stream.tell() - self.told)
@@ -512,7 +526,9 @@ class _Parquet(_Source):
         except (pa.ArrowException, OSError, ValueError) as exc:
             self.fail(done + 1, [FieldError("file", f"not a readable Parquet file: {exc}")])
 
-    def column_batches(self, *, coded: bool = False) -> Iterator[dict[str, Any]]:
+    def column_batches(
+        self, *, coded: bool = False, threads: bool = True
+    ) -> Iterator[dict[str, Any]]:
         for batch in self._batches():
             yield {name: batch.column(k) for k, name in enumerate(self.header)}
 

@@ -14,7 +14,7 @@ from tracker.errors import BatchTooLarge, Invalid
 from tracker.schemas import PaymentCountBatch, validate_json
 from tracker.services.payments.columns import NotCanonical, fold_objects
 from tracker.services.payments.rows import BadRow, fold, json_records
-from tracker.services.payments.store import LOCK, Bounds, write
+from tracker.services.payments.store import LOCK, Bounds, Ready, write
 
 
 def ingest_json(raw: bytes, *, zone: ZoneInfo, bounds: Bounds, max_rows: int) -> int:
@@ -44,6 +44,7 @@ def ingest(rows: Sequence[Any], *, zone: ZoneInfo, bounds: Bounds, field: str = 
             folded = fold(json_records(rows), zone=zone)
         except BadRow as exc:
             raise Invalid(exc.at(field)) from None
+    ready = Ready.of(folded.buckets)  # before the lock: nothing in it reads the database
     with exclusive(database, LOCK):
-        write(folded.buckets, zone=zone, bounds=bounds, field=field)
+        write(ready, zone=zone, bounds=bounds, field=field)
     return folded.rows

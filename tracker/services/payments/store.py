@@ -84,31 +84,55 @@ class Bounds:
         ).execute()
 
 
-def write(buckets: Buckets, *, zone: ZoneInfo, bounds: Bounds, field: str = "counts") -> None:
+@dataclass(frozen=True)
+class Ready:
+    """Buckets with what writing them needs that reads no database, made while the batch
+    before is being written (an import makes it on its reading thread): the storage rows as
+    Python values (columns per set of outcomes written), the UTC hours written and the daily
+    totals the outcomes written add up to."""
+
+    buckets: Buckets
+    minutes: list[tuple[tuple[int, ...], list[list]]]
+    hours: list[datetime]
+    added: pa.Table  # day, series, Σ count and Σ fen per outcome written
+
+    @classmethod
+    def of(cls, buckets: Buckets) -> Ready:
+        masks = buckets.masks()
+        minutes = []
+        for mask in masks:
+            part = buckets if len(masks) == 1 else buckets.written_as(mask)
+            present = PRESENT[mask]
+            columns = [part.naive(), *(part.column(c) for c in SERIES_COLUMNS)]
+            columns += [part.column(COUNT_COLUMNS[at]) for at in present]
+            columns += [part.column(FEN_COLUMNS[at]) for at in present]
+            minutes.append((present, _lists(columns)))
+        return cls(buckets, minutes, buckets.hours(), _daily_sums(buckets.table))
+
+
+def write(batch: Buckets | Ready, *, zone: ZoneInfo, bounds: Bounds, field: str = "counts") -> None:
     """Write folded buckets, replacing any stored outcome with the same key, and move the daily
     totals by the difference. Call inside `exclusive(database, LOCK)` so concurrent writers
     cannot interleave between reading the old counts and writing the new."""
     _ensure_daily_zone(zone)
-    if len(buckets):
-        bounds.check(buckets, field=field)
-        _write(buckets)
+    if len(batch.buckets if isinstance(batch, Ready) else batch):
+        ready = batch if isinstance(batch, Ready) else Ready.of(batch)
+        bounds.check(ready.buckets, field=field)
+        _write(ready)
 
 
-def _write(buckets: Buckets) -> None:
+def _write(ready: Ready) -> None:
     """Upsert the minute rows, each with only the outcomes it wrote (rows that wrote the same
     outcomes share one statement), move the day rows by the difference from what was stored,
     and renew the token of every hour written."""
-    stored = _stored(buckets)
-    masks = buckets.masks()
-    for mask in masks:
-        part = buckets if len(masks) == 1 else buckets.written_as(mask)
-        present = PRESENT[mask]
-        columns = [part.naive(), *(part.column(c) for c in SERIES_COLUMNS)]
-        columns += [part.column(COUNT_COLUMNS[at]) for at in present]
-        columns += [part.column(FEN_COLUMNS[at]) for at in present]
-        PaymentMinute.upsert_many(present, _lists(columns))
-    PaymentRevision.renew(buckets.hours())
-    PaymentDay.add_many(_daily(buckets, stored))
+    stored = _stored(ready.buckets)
+    for present, columns in ready.minutes:
+        PaymentMinute.upsert_many(present, columns)
+    PaymentRevision.renew(ready.hours)
+    daily = ready.added
+    if stored is not None:  # what the outcomes written replace, taken away
+        daily = _daily_sums(pa.concat_tables([daily, _replaced(stored)]))
+    PaymentDay.add_many(_lists(daily.columns))
 
 
 def _lists(columns: list[pa.ChunkedArray]) -> list[list]:
@@ -119,25 +143,35 @@ def _lists(columns: list[pa.ChunkedArray]) -> list[list]:
     ]
 
 
-def _daily(buckets: Buckets, stored: pa.Table | None) -> list[list]:
-    """Columns day, direction, channel, scope, *counts, *fens to add to the daily totals:
-    each outcome written, less what it replaces."""
-    keys, values = ["day", *SERIES_COLUMNS], [*COUNT_COLUMNS, *FEN_COLUMNS]
-    written = [pc.fill_null(buckets.column(v), 0) for v in values]
-    parts = [pa.table([*(buckets.column(k) for k in keys), *written], names=keys + values)]
-    if stored is not None:  # what the outcomes written replace, taken away
-        mask = stored.column("written")
-        replaced = [
-            pc.if_else(
-                pc.not_equal(pc.bit_wise_and(mask, 1 << at % WIDTH), 0),  # a count, then a fen
-                pc.negate(pc.fill_null(stored.column(v), 0)),
-                0,
-            )
-            for at, v in enumerate(values)
-        ]
-        parts.append(pa.table([*(stored.column(k) for k in keys), *replaced], names=keys + values))
-    added = pa.concat_tables(parts).group_by(keys).aggregate([(v, "sum") for v in values])
-    return _lists([added.column(k) for k in keys] + [added.column(f"{v}_sum") for v in values])
+_DAY_KEYS = ["day", *SERIES_COLUMNS]
+_VALUES = [*COUNT_COLUMNS, *FEN_COLUMNS]
+
+
+def _daily_sums(table: pa.Table) -> pa.Table:
+    """Columns day, direction, channel, scope, *counts, *fens: the sums of `table`'s rows
+    (buckets, or daily sums) per local day and series, a null counted as nothing."""
+    values = [pc.fill_null(table.column(v), 0) for v in _VALUES]
+    keyed = pa.table([*(table.column(k) for k in _DAY_KEYS), *values], names=_DAY_KEYS + _VALUES)
+    added = keyed.group_by(_DAY_KEYS).aggregate([(v, "sum") for v in _VALUES])
+    return pa.table(
+        [*(added.column(k) for k in _DAY_KEYS), *(added.column(f"{v}_sum") for v in _VALUES)],
+        names=_DAY_KEYS + _VALUES,
+    )
+
+
+def _replaced(stored: pa.Table) -> pa.Table:
+    """Stored rows as daily sums to add: each outcome the batch writes, negated (the outcome
+    it does not write stays, and so does its share of the day)."""
+    mask = stored.column("written")
+    replaced = [
+        pc.if_else(
+            pc.not_equal(pc.bit_wise_and(mask, 1 << at % WIDTH), 0),  # a count, then a fen
+            pc.negate(pc.fill_null(stored.column(v), 0)),
+            0,
+        )
+        for at, v in enumerate(_VALUES)
+    ]
+    return pa.table([*(stored.column(k) for k in _DAY_KEYS), *replaced], names=_DAY_KEYS + _VALUES)
 
 
 def _stored(buckets: Buckets) -> pa.Table | None:
@@ -166,6 +200,9 @@ def _stored(buckets: Buckets) -> pa.Table | None:
         names=["minute", *SERIES_COLUMNS, *COUNT_COLUMNS, *FEN_COLUMNS],
     )
     batch = buckets.table.select(["minute", *SERIES_COLUMNS, "written", "day"])
+    if len(old) < len(batch):  # join only the batch's rows at the minutes stored
+        at = pc.is_in(batch.column("minute"), value_set=pc.unique(old.column("minute")))
+        batch = batch.filter(at)
     return old.join(batch, keys=["minute", *SERIES_COLUMNS], join_type="inner")
 
 
