@@ -379,7 +379,7 @@ class _Sums:
         if not self.staged:
             PaymentStage.create_table(temporary=True)
             self.staged = True
-        PaymentStage.add_many([c.to_pylist() for c in totals.columns])
+        PaymentStage.add_many(totals.columns)
         self.pending, self.held = [], 0
 
     def close(self) -> None:

@@ -87,12 +87,12 @@ class Bounds:
 @dataclass(frozen=True)
 class Ready:
     """Buckets with what writing them needs that reads no database, made while the batch
-    before is being written (an import makes it on its reading thread): the storage rows as
-    Python values (columns per set of outcomes written), the UTC hours written and the daily
-    totals the outcomes written add up to."""
+    before is being written (an import makes it on its reading thread): the storage rows'
+    columns per set of outcomes written, the UTC hours written and the daily totals the
+    outcomes written add up to."""
 
     buckets: Buckets
-    minutes: list[tuple[tuple[int, ...], list[list]]]
+    minutes: list[tuple[tuple[int, ...], list[pa.ChunkedArray]]]
     hours: list[datetime]
     added: pa.Table  # day, series, Σ count and Σ fen per outcome written
 
@@ -106,7 +106,7 @@ class Ready:
             columns = [part.naive(), *(part.column(c) for c in SERIES_COLUMNS)]
             columns += [part.column(COUNT_COLUMNS[at]) for at in present]
             columns += [part.column(FEN_COLUMNS[at]) for at in present]
-            minutes.append((present, _lists(columns)))
+            minutes.append((present, columns))
         return cls(buckets, minutes, buckets.hours(), _daily_sums(buckets.table))
 
 
@@ -132,15 +132,7 @@ def _write(ready: Ready) -> None:
     daily = ready.added
     if stored is not None:  # what the outcomes written replace, taken away
         daily = _daily_sums(pa.concat_tables([daily, _replaced(stored)]))
-    PaymentDay.add_many(_lists(daily.columns))
-
-
-def _lists(columns: list[pa.ChunkedArray]) -> list[list]:
-    """Arrow columns as lists of Python values (timestamps as their text)."""
-    return [
-        (pc.cast(c, pa.string()) if pa.types.is_timestamp(c.type) else c).to_pylist()
-        for c in columns
-    ]
+    PaymentDay.add_many(daily.columns)
 
 
 _DAY_KEYS = ["day", *SERIES_COLUMNS]
@@ -251,4 +243,8 @@ def rebuild_daily_totals(zone: ZoneInfo) -> None:
                 total[0][at] += values[at] or 0
                 total[1][at] += values[WIDTH + at] or 0
     rows = [(*key, *counts, *fens) for key, (counts, fens) in daily.items()]
-    PaymentDay.add_many(list(zip(*rows, strict=True)))
+    types = [pa.date32(), *_OLD_TYPES[1:]]  # day, the series, counts and fens
+    if rows:
+        PaymentDay.add_many(
+            [pa.array(c, t) for c, t in zip(zip(*rows, strict=True), types, strict=True)]
+        )
