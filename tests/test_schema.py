@@ -3,13 +3,14 @@
 import os
 from concurrent.futures import ProcessPoolExecutor
 
+import peewee
 import pytest
 from playhouse.schema_diff import diff_models
 
 from tests.conftest import create_pg_database, drop_pg_database
 from tracker.db import database, open_database
-from tracker.migrate import HISTORY_TABLE, MIGRATIONS_DIR, pending, upgrade
-from tracker.models import MODELS
+from tracker.migrate import HISTORY_TABLE, MIGRATIONS_DIR, _runner, pending, upgrade
+from tracker.models import COUNT_COLUMNS, FEN_COLUMNS, MODELS
 
 MIGRATIONS = [path.stem for path in sorted(MIGRATIONS_DIR.glob("[0-9]*.py"))]
 
@@ -83,3 +84,41 @@ def test_replicas_starting_together_migrate_once(fresh_url):
         assert db.execute_sql(f"SELECT COUNT(*) FROM {HISTORY_TABLE}").fetchone()[0] == len(
             MIGRATIONS
         )
+
+
+def test_counts_keep_their_rows_when_keyed_by_time_and_back(fresh_url):
+    """0019 rebuilds minutes and hours WITHOUT ROWID (SQLite) or drops their ids (PostgreSQL):
+    every row stays, a key stays unique, and down gives the ids and unique indexes back."""
+    db = open_database(fresh_url("keyed"))
+    runner = _runner(db)
+    runner.up("0018_payment_hours")
+    with db.connection_context():
+        outcomes = ", ".join((*COUNT_COLUMNS, *FEN_COLUMNS))
+        counts = ", ".join(str(n) for n in range(2 * len(COUNT_COLUMNS)))
+        for table, moment in (("payment_minute", "minute"), ("payment_hour", "hour")):
+            for at in ("2024-07-22 10:00:00", "2024-07-22 11:00:00"):
+                db.execute_sql(
+                    f"INSERT INTO {table} ({moment}, direction, channel, scope, {outcomes}) "
+                    f"VALUES ('{at}', 'pay_in', 'unionpay', 'final', {counts})"
+                )
+        rows = {t: _rows(db, t) for t in ("payment_minute", "payment_hour")}
+    runner.up()
+    with db.connection_context():
+        assert {t: _rows(db, t) for t in rows} == rows
+        with pytest.raises(peewee.IntegrityError), db.atomic():
+            db.execute_sql(
+                "INSERT INTO payment_minute (minute, direction, channel, scope) "
+                "VALUES ('2024-07-22 10:00:00', 'pay_in', 'unionpay', 'final')"
+            )
+    runner.down("0019_counts_keyed_by_time")
+    with db.connection_context():
+        assert {t: _rows(db, t) for t in rows} == rows
+        assert {i.name for i in db.get_indexes("payment_minute") if i.unique} >= {
+            "paymentminute_minute_direction_channel_scope"
+        }
+        assert "id" in {c.name for c in db.get_columns("payment_hour")}
+
+
+def _rows(db, table):
+    columns = [c.name for c in db.get_columns(table) if c.name != "id"]
+    return sorted(db.execute_sql(f"SELECT {', '.join(columns)} FROM {table}").fetchall())

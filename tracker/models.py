@@ -688,6 +688,20 @@ class _CountsOverTime:
         return [channel for (channel,) in query.tuples()]
 
 
+class _KeyedByTime(peewee.Metadata):
+    """A table of counts keyed by its moment and series (migration 0019): WITHOUT ROWID on
+    SQLite, so a row lives in one B-tree ordered by that key (an import writes one tree, not
+    a table and an index); PostgreSQL has no such clause (a heap with its primary key)."""
+
+    @property  # type: ignore[override]
+    def without_rowid(self) -> bool:
+        return self._without_rowid and not is_postgres(self.database)
+
+    @without_rowid.setter
+    def without_rowid(self, value: bool) -> None:
+        self._without_rowid = value
+
+
 @_outcome_columns(stored_as_given=True)
 class PaymentMinute(_CountsOverTime, BaseModel):
     """The counts of one minute of one series; writing an outcome again replaces it."""
@@ -700,7 +714,9 @@ class PaymentMinute(_CountsOverTime, BaseModel):
     scope = peewee.CharField(max_length=16)
 
     class Meta:
-        indexes = ((("minute", "direction", "channel", "scope"), True),)
+        model_metadata_class = _KeyedByTime
+        primary_key = peewee.CompositeKey("minute", "direction", "channel", "scope")
+        without_rowid = True
 
     @classmethod
     def upsert_many(cls, outcomes: Sequence[int], columns: Columns) -> None:
@@ -807,7 +823,9 @@ class PaymentHour(_CountsOverTime, BaseModel):
 
     class Meta:
         table_name = "payment_hour"
-        indexes = ((("hour", "direction", "channel", "scope"), True),)
+        model_metadata_class = _KeyedByTime
+        primary_key = peewee.CompositeKey("hour", "direction", "channel", "scope")
+        without_rowid = True
 
 
 @_outcome_columns(stored_as_given=False)

@@ -11,8 +11,9 @@ Read top to bottom:
   minute).
 - `ingest`: the API's JSON batches; `imports`: CSV and Parquet files of counts or
   transactions, all or nothing.
-- `store`: buckets written a column at a time (outcomes replaced, daily totals moved by the
-  difference).
+- `store`: buckets made `Ready` off the database's critical path (an import does it on its
+  reading thread), then written a column at a time (outcomes replaced, daily totals moved
+  by the difference): bound in rows of VALUES on SQLite, COPYed on PostgreSQL.
 - `fold`: minutes older than `payments.keep_minutes_days` folded into hours.
 - `rates`: success rates over any window from daily totals and edge minutes (or hours).
 """

@@ -136,9 +136,6 @@ class Buckets:
         """The distinct sets of outcomes written (bitmasks)."""
         return sorted(pc.unique(self.table.column("written")).to_pylist())
 
-    def written_as(self, mask: int) -> Buckets:
-        return Buckets(self.table.filter(pc.equal(self.table.column("written"), mask)))
-
     def rows(self) -> Iterator[tuple[tuple, list, list, int, date]]:
         """(key with the minute naive UTC, counts, fens, written, day) per bucket, in Python:
         the view tests compare."""

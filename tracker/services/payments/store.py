@@ -3,7 +3,10 @@ difference, all under one lock so concurrent writers cannot interleave."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -101,13 +104,15 @@ class Ready:
         masks = buckets.masks()
         minutes = []
         for mask in masks:
-            part = buckets if len(masks) == 1 else buckets.written_as(mask)
             present = PRESENT[mask]
-            columns = [part.naive(), *(part.column(c) for c in SERIES_COLUMNS)]
-            columns += [part.column(COUNT_COLUMNS[at]) for at in present]
-            columns += [part.column(FEN_COLUMNS[at]) for at in present]
-            minutes.append((present, columns))
-        return cls(buckets, minutes, buckets.hours(), _daily_sums(buckets.table))
+            names = [*SERIES_COLUMNS, *(COUNT_COLUMNS[at] for at in present)]
+            part = buckets.table.select(["minute", *names, *(FEN_COLUMNS[at] for at in present)])
+            if len(masks) > 1:  # the columns it writes, of the rows that write them
+                part = part.filter(pc.equal(buckets.column("written"), mask))
+            naive = pc.cast(part.column("minute"), pa.timestamp("s"))
+            minutes.append((present, [naive, *part.columns[1:]]))
+        written = PRESENT[functools.reduce(operator.or_, masks, 0)]
+        return cls(buckets, minutes, buckets.hours(), _daily_sums(buckets.table, written))
 
 
 def write(batch: Buckets | Ready, *, zone: ZoneInfo, bounds: Bounds, field: str = "counts") -> None:
@@ -139,14 +144,20 @@ _DAY_KEYS = ["day", *SERIES_COLUMNS]
 _VALUES = [*COUNT_COLUMNS, *FEN_COLUMNS]
 
 
-def _daily_sums(table: pa.Table) -> pa.Table:
+def _daily_sums(table: pa.Table, outcomes: Sequence[int] = range(WIDTH)) -> pa.Table:
     """Columns day, direction, channel, scope, *counts, *fens: the sums of `table`'s rows
-    (buckets, or daily sums) per local day and series, a null counted as nothing."""
-    values = [pc.fill_null(table.column(v), 0) for v in _VALUES]
-    keyed = pa.table([*(table.column(k) for k in _DAY_KEYS), *values], names=_DAY_KEYS + _VALUES)
-    added = keyed.group_by(_DAY_KEYS).aggregate([(v, "sum") for v in _VALUES])
+    (buckets, or daily sums) per local day and series, a null counted as nothing; only the
+    `outcomes` are added up (the others are 0)."""
+    summed = [*(COUNT_COLUMNS[at] for at in outcomes), *(FEN_COLUMNS[at] for at in outcomes)]
+    values = [pc.fill_null(table.column(v), 0) for v in summed]
+    keyed = pa.table([*(table.column(k) for k in _DAY_KEYS), *values], names=_DAY_KEYS + summed)
+    added = keyed.group_by(_DAY_KEYS).aggregate([(v, "sum") for v in summed])
+    zero = pa.repeat(pa.scalar(0, pa.int64()), len(added))
     return pa.table(
-        [*(added.column(k) for k in _DAY_KEYS), *(added.column(f"{v}_sum") for v in _VALUES)],
+        [
+            *(added.column(k) for k in _DAY_KEYS),
+            *(added.column(f"{v}_sum") if v in summed else zero for v in _VALUES),
+        ],
         names=_DAY_KEYS + _VALUES,
     )
 
