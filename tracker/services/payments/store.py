@@ -186,7 +186,7 @@ def _stored(buckets: Buckets) -> pa.Table | None:
         return None
     minutes = buckets.minutes()
     if (latest - earliest) // MINUTE < STRETCH_FACTOR * len(minutes):
-        rows = list(PaymentMinute.stored_between(earliest, latest))
+        rows = PaymentMinute.stored_between(earliest, latest)
     else:
         rows = []
         for start in range(0, len(minutes), KEY_LOOKUP_CHUNK):
@@ -214,14 +214,13 @@ _OLD_TYPES = [pa.int64(), pa.string(), pa.string(), pa.string()] + [pa.int64()] 
 
 def folded_until() -> datetime | None:
     """Minutes before this instant (a UTC hour) are kept per hour; None: none are."""
-    state = State.get_or_none(State.key == FOLDED_UNTIL)
-    return None if state is None else datetime.fromisoformat(state.value)
+    value = State.value_of(FOLDED_UNTIL)
+    return None if value is None else datetime.fromisoformat(value)
 
 
 def daily_zone() -> str | None:
     """The zone the daily totals are cut in (None before the first write)."""
-    state = State.get_or_none(State.key == DAILY_ZONE)
-    return None if state is None else state.value
+    return State.value_of(DAILY_ZONE)
 
 
 def _ensure_daily_zone(zone: ZoneInfo) -> None:
