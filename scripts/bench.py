@@ -875,20 +875,28 @@ def bench_load(args: argparse.Namespace) -> list[tuple[str, str, str]]:
             database_url=settings.effective_database_url,
             scheduler_enabled="false",
         )
-        load = {"seconds": args.load_seconds, "connections": args.load_connections}
+        seconds = max(1, args.load_seconds // args.repeat)
+        load = {"seconds": seconds, "connections": args.load_connections}
+        rounds: dict[str, list[dict]] = {"list": [], "healthz": []}
         with serving(env, workers=args.load_workers) as base:
             wrk(f"{base}/api/v1/incidents", token=token, seconds=2, connections=4, script=script)
-            listed = wrk(f"{base}/api/v1/incidents", token=token, **load, script=script)
-            bare = wrk(f"{base}/healthz", token=None, **load, script=script)
+            # Interleaved rounds, each on new connections: how the kernel spreads them over
+            # the workers moves a round's latencies by a factor of two or three either way.
+            for _ in range(args.repeat):
+                rounds["list"].append(
+                    wrk(f"{base}/api/v1/incidents", token=token, **load, script=script)
+                )
+                rounds["healthz"].append(wrk(f"{base}/healthz", token=None, **load, script=script))
+    listed, bare = (min(rounds[name], key=lambda r: r["p50"]) for name in ("list", "healthz"))
     setting = (
-        f"{args.load_connections} connections, {args.load_seconds} s, "
+        f"{args.load_connections} connections, the best of {args.repeat} rounds of {seconds} s, "
         f"gunicorn {args.load_workers} workers × 4 threads"
     )
     return [
         (
             f"GET /api/v1/incidents (50 of {args.incidents:,}) p50 vs /healthz, {setting}",
             f"{listed['p50'] * 1000:.1f} ms vs {bare['p50'] * 1000:.1f} ms",
-            f"{listed['p50'] / bare['p50']:.1f}",
+            f"{listed['p50'] / bare['p50']:.1f} (target ≤ 3)",
         ),
         (
             "GET /api/v1/incidents p99 vs /healthz",
@@ -897,8 +905,7 @@ def bench_load(args: argparse.Namespace) -> list[tuple[str, str, str]]:
         ),
         (
             "GET /api/v1/incidents throughput vs /healthz",
-            f"{listed['requests'] / args.load_seconds:,.0f} req/s vs "
-            f"{bare['requests'] / args.load_seconds:,.0f} req/s",
+            f"{listed['requests'] / seconds:,.0f} req/s vs {bare['requests'] / seconds:,.0f} req/s",
             f"{listed['requests'] / bare['requests']:.2f}",
         ),
     ]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import orjson
 import peewee
 from flask import Flask, g
 from playhouse.db_url import parse as parse_url
@@ -123,7 +124,7 @@ class RowReader:
     def __init__(self, fields: Sequence[peewee.Field]) -> None:
         self.names = [field.name for field in fields]
         self.converters = [
-            (at, field.python_value)
+            (at, _read_json if isinstance(field, peewee.JSONField) else field.python_value)
             for at, field in enumerate(fields)
             if type(field) not in self.PLAIN
         ]
@@ -135,6 +136,12 @@ class RowReader:
             if row[at] is not None:
                 values[names[at]] = convert(row[at])
         return values
+
+
+def _read_json(value: Any) -> Any:
+    """A JSON column's value: text on SQLite (read by orjson, a few times faster than the
+    standard library peewee uses), already parsed on PostgreSQL."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def open_database(url: str, *, busy_timeout_ms: int = 5000) -> peewee.Database:

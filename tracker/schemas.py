@@ -3,12 +3,14 @@ OpenAPI document is generated from these."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar
 
+import orjson
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -161,6 +163,42 @@ def validate_json(model: type[BaseModel], raw: bytes) -> Any:
         if malformed:
             raise BadRequest(f"the body is not valid JSON: {malformed[0]['msg']}") from None
         raise Invalid(validation_errors(exc)) from None
+
+
+class RawJson:
+    """A value written as JSON before (an item of a list page), embedded as it is."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+
+
+def json_bytes(value: Any) -> bytes:
+    """UTF-8 JSON as the API writes it, by orjson (several times faster on list pages); the
+    standard library writes what orjson will not (an integer past 64 bits). A UTC datetime
+    is written as `utc_text` writes it (ISO 8601 with `Z`, microseconds only when there are
+    any); `RawJson` as it is."""
+    try:
+        return orjson.dumps(
+            value, default=_fragment, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
+        )
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, default=_plain_json).encode()
+
+
+def _fragment(value: Any) -> orjson.Fragment:
+    if isinstance(value, RawJson):
+        return orjson.Fragment(value.text)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _plain_json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, RawJson):
+        return json.loads(value.text)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _no_default(schema: dict[str, Any]) -> None:

@@ -2,15 +2,16 @@
 table reads about a page of rows (the load benchmark measures how fast). `grade=AB` reads two
 index ranges and sorts what they hold: major incidents are few."""
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.factories import incident_body, service_body
-from tracker.api.routing import json_bytes
 from tracker.core.display import utc_text
 from tracker.core.vocabulary import (
     DETECTION_SOURCES,
@@ -20,7 +21,10 @@ from tracker.core.vocabulary import (
     SERVICE_KEY_PATTERN,
     STATUSES,
 )
-from tracker.services.incidents import incident_json, incident_view
+from tracker.db import database
+from tracker.models import Incident
+from tracker.schemas import IncidentQuery, RawJson, json_bytes
+from tracker.services.incidents import incident_json, incident_view, list_incidents_json
 from tracker.settings import load_settings
 
 FILTERS = [
@@ -143,3 +147,48 @@ def test_a_listed_incident_is_written_as_its_model_writes_it(row, tiers, now):
 def test_the_api_writes_a_utc_time_as_utc_text_does(moment):
     assert json_bytes([moment]) == f'["{utc_text(moment)}"]'.encode()
     assert json_bytes([moment, 2**70]) == f'["{utc_text(moment)}", {2**70}]'.encode()
+
+
+# ---- items remembered by everything they are made of --------------------------------------
+
+
+def test_a_listed_item_follows_a_change_of_its_services_tier(api, gateway):
+    """Ten minutes at ratio 0.5 weigh 5 minutes on a tier-1 service (C), 0.5 on tier 3 (D)."""
+    body = incident_body(mitigated_at="2024-07-23T10:14:00+08:00")
+    created = api.post("/incidents", body).get_json()
+    before = api.get("/incidents").get_json()["items"][0]["suggested_grade"]
+    api.patch("/services/gateway", {"tier": 3})
+    (listed,) = api.get("/incidents").get_json()["items"]
+    assert (before, listed["suggested_grade"]) == ("C", "D")
+    assert listed == api.get(f"/incidents/{created['id']}").get_json()
+
+
+def test_a_listed_item_follows_any_change_of_its_stored_row(api, db, incident):
+    api.get("/incidents")  # written and remembered
+    Incident.update(location="上海").where(
+        Incident.id == incident["id"]
+    ).execute()  # updated_at kept
+    (listed,) = api.get("/incidents").get_json()["items"]
+    assert listed["location"] == "上海"
+    assert listed == api.get(f"/incidents/{incident['id']}").get_json()
+
+
+def test_a_running_incident_is_listed_as_of_now(app, api, gateway):
+    api.post("/incidents", incident_body(mitigated_at=None))
+    detected = datetime(2024, 7, 23, 2, 4, tzinfo=UTC)
+    rules = app.extensions["tracker.settings"].grading.rules()
+    with app.app_context(), database.connection_context():
+        grades = [
+            orjson.loads(page.items[0].text)["suggested_grade"]
+            for page in (
+                list_incidents_json(IncidentQuery(), rules=rules, now=detected + minutes)
+                for minutes in (timedelta(minutes=2), timedelta(minutes=10))
+            )
+        ]
+    assert grades == ["D", "C"]  # 1 weighted minute, then 5
+
+
+def test_json_written_before_is_embedded_as_it_is():
+    written = RawJson(b'{"a":[1,2]}')
+    assert json_bytes({"items": [written]}) == b'{"items":[{"a":[1,2]}]}'
+    assert json.loads(json_bytes([written, 2**70])) == [{"a": [1, 2]}, 2**70]  # the fallback

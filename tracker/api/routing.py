@@ -13,10 +13,8 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-import orjson
 from flask import Blueprint, Flask, Response, g, request
 from pydantic import BaseModel, ValidationError
 from spectree import Response as SpecResponse
@@ -26,9 +24,15 @@ from werkzeug.routing import IntegerConverter
 
 from tracker import __version__
 from tracker.api.problems import MEDIA_TYPE
-from tracker.core.display import utc_text
 from tracker.errors import BadRequest, Forbidden, Invalid, UnsupportedMediaType
-from tracker.schemas import MAX_ROW_ID, Page, Problem, validate_json, validation_errors
+from tracker.schemas import (
+    MAX_ROW_ID,
+    Page,
+    Problem,
+    json_bytes,
+    validate_json,
+    validation_errors,
+)
 from tracker.services.tokens import may
 
 JSON_TYPES = ("application/json",)
@@ -131,22 +135,6 @@ def respond(result: Any, status: int = 200) -> Response:
     return Response(json_bytes(to_json(result)), status=status, mimetype="application/json")
 
 
-def json_bytes(value: Any) -> bytes:
-    """UTF-8 JSON, by orjson (several times faster on list pages); the standard library
-    writes what orjson will not (an integer past 64 bits). A UTC datetime is written as
-    `utc_text` writes it (ISO 8601 with `Z`, microseconds only when there are any)."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z)
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False, default=_utc_text).encode()
-
-
-def _utc_text(value: Any) -> str:
-    if isinstance(value, datetime):
-        return utc_text(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
 def _adapter(view: Callable[..., Any], spec: EndpointSpec) -> Callable[..., Response]:
     @functools.wraps(view)
     def handle(**path: Any) -> Response:
@@ -165,12 +153,14 @@ def _adapter(view: Callable[..., Any], spec: EndpointSpec) -> Callable[..., Resp
 
 
 def _documented(spectree: SpecTree, handler: Callable[..., Any], spec: EndpointSpec) -> Any:
+    """The handler, documented by spectree: spectree's own wrapper (which would unpack and
+    make every answer again, a copy of its body) is only what the document is read from."""
     responses: dict[str, Any] = {f"HTTP_{code}": Problem for code in PROBLEM_STATUSES}
     responses[f"HTTP_{spec.status}"] = spec.resp
     if spec.right == "read":
         for code in (409, 413, 415):
             responses.pop(f"HTTP_{code}")
-    return spectree.validate(
+    documented = spectree.validate(
         query=spec.query,
         json=spec.body,
         resp=SpecResponse(**responses),
@@ -178,6 +168,12 @@ def _documented(spectree: SpecTree, handler: Callable[..., Any], spec: EndpointS
         security={"bearer": []},
         skip_validation=True,
     )(handler)
+
+    @functools.wraps(documented)  # spectree finds its record of the route through __wrapped__
+    def serve(**path: Any) -> Response:
+        return handler(**path)
+
+    return serve
 
 
 def _problems_as_problem_json(spec: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -10,7 +11,13 @@ import peewee
 from playhouse.shortcuts import model_to_dict
 
 from tracker.core.aftercare import report_deadline
-from tracker.core.grading import GradingRules, IncidentFacts, Suggestion, suggest_grade
+from tracker.core.grading import (
+    GradingRules,
+    IncidentFacts,
+    Suggestion,
+    moves_with_time,
+    suggest_grade,
+)
 from tracker.core.incidents import (
     FUTURE_TOLERANCE,
     TIME_FIELDS,
@@ -29,6 +36,7 @@ from tracker.models import (
     Service,
     TimelineEntry,
     services_by_incident,
+    utc_of,
 )
 from tracker.schemas import (
     IncidentCreate,
@@ -37,8 +45,10 @@ from tracker.schemas import (
     IncidentQuery,
     IncidentRecord,
     Page,
+    RawJson,
     TimelineCreate,
     TimelineOut,
+    json_bytes,
 )
 from tracker.services import approvals, audit, notifications
 from tracker.services.paging import paged
@@ -417,11 +427,40 @@ def list_incidents_json(
     *,
     rules: GradingRules,
     now: datetime,
-) -> Page[dict[str, Any]]:
-    """The page `list_incidents` gives, each item as the API writes it (`incident_json`):
-    no model is built per row."""
-    page, keys, tiers = _listed(query)
-    return page.map(lambda r: incident_json(r, keys.get(r["id"], []), tiers, rules=rules, now=now))
+) -> Page[RawJson]:
+    """The page `list_incidents` gives, each item as the API writes it (`incident_json`,
+    written): no model is built per row, and an item that time does not change is written
+    once and remembered by everything it is made of."""
+    page, keys, tiers = _listed(query, raw=True)
+    return page.map(lambda row: _written(row, keys.get(row[_ID], []), tiers, rules, now))
+
+
+def _written(
+    row: tuple, keys: list[str], tiers: Mapping[str, int], rules: GradingRules, now: datetime
+) -> RawJson:
+    """A stored row's item as JSON. Remembered (an LRU) when its suggestion does not move
+    with time, under its whole stored row, its services, their tiers and the rules: a list a
+    dashboard asks for again costs the query and a lookup per row."""
+    ended = row[_MITIGATED] is not None or row[_RESOLVED] is not None
+    if moves_with_time(ended=ended, counted=bool(row[_COUNTED])):
+        return RawJson(json_bytes(incident_json(_ROW(row), keys, tiers, rules=rules, now=now)))
+    if isinstance(row[_RESPONSIBILITY], list):  # PostgreSQL parses JSON; the key needs text
+        row = (
+            *row[:_RESPONSIBILITY],
+            json_bytes(row[_RESPONSIBILITY]),
+            *row[_RESPONSIBILITY + 1 :],
+        )
+    return _remembered(row, tuple(keys), tuple(tiers.get(k, 3) for k in keys), rules)
+
+
+@functools.lru_cache(maxsize=2048)  # a few pages of lists, about 2 KiB each
+def _remembered(
+    row: tuple, keys: tuple[str, ...], tiers: tuple[int, ...], rules: GradingRules
+) -> RawJson:
+    values, tiered = _ROW(row), dict(zip(keys, tiers, strict=True))
+    # `now` plays no part in an item whose impact ended or does not count: any will do
+    item = incident_json(values, list(keys), tiered, rules=rules, now=values["detected_at"])
+    return RawJson(json_bytes(item))
 
 
 class _Shape(NamedTuple):
@@ -462,11 +501,25 @@ def _matching(shape: _Shape) -> peewee.ModelSelect:
 
 _MATCHING = Prepared(_matching)
 _ROW = RowReader(Incident._meta.sorted_fields)
+_AT = {field.name: at for at, field in enumerate(Incident._meta.sorted_fields)}
+_ID, _DETECTED, _MITIGATED, _RESOLVED, _COUNTED, _RESPONSIBILITY = (
+    _AT[name]
+    for name in (
+        "id",
+        "detected_at",
+        "mitigated_at",
+        "resolved_at",
+        "counts_toward_availability",
+        "responsibility",
+    )
+)
 
 
-def _listed(query: IncidentQuery) -> tuple[Page[dict[str, Any]], dict[int, list[str]], dict]:
-    """A page of stored rows (as `.dicts()` gives them), the service keys of each and the
-    tiers of those services."""
+def _listed(
+    query: IncidentQuery, *, raw: bool = False
+) -> tuple[Page[Any], dict[int, list[str]], dict]:
+    """A page of stored rows (as `.dicts()` gives them; `raw`: as the driver gives them), the
+    service keys of each and the tiers of those services."""
     if query.service is not None and not Service.has_key(query.service):
         raise Invalid.one("service", f"no service {query.service!r}")
     shape = _Shape(
@@ -489,12 +542,18 @@ def _listed(query: IncidentQuery) -> tuple[Page[dict[str, Any]], dict[int, list[
         asked = shape._replace(after=after is not None, offset=offset is not None)
         at, id = after or (None, None)
         bound = {**values, "at": at, "id": id, "offset": offset, "limit": limit}
-        return [_ROW(row) for row in _MATCHING.execute(asked, bound).fetchall()]
+        rows = _MATCHING.execute(asked, bound).fetchall()
+        return rows if raw else [_ROW(row) for row in rows]
 
-    def read() -> Page[dict[str, Any]]:
+    def key(row: Any) -> list[Any]:
+        if raw:
+            return [utc_of(row[_DETECTED]).isoformat(), row[_ID]]
+        return [row["detected_at"].isoformat(), row["id"]]
+
+    def read() -> Page[Any]:
         return paged(
             query,
-            key=lambda r: [r["detected_at"].isoformat(), r["id"]],
+            key=key,
             arity=2,
             read=lambda v: (datetime.fromisoformat(v[0]), int(v[1])),
             fetch=fetch,
@@ -514,7 +573,7 @@ def _listed(query: IncidentQuery) -> tuple[Page[dict[str, Any]], dict[int, list[
                 "error.search_too_slow",
                 seconds=SEARCH_SECONDS,
             ) from None
-    keys, tiers = services_by_incident([r["id"] for r in page.items])
+    keys, tiers = services_by_incident([r[_ID] if raw else r["id"] for r in page.items])
     return page, keys, tiers
 
 
