@@ -1,5 +1,7 @@
 """`tracker payments import`: both CSV shapes, all or nothing, never counted twice."""
 
+import gc
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -437,3 +439,22 @@ def test_transactions_the_column_way_store_what_the_row_way_stores(app, rows):
     for batch, _ in csv_batches(io.BytesIO(data), header.split(",")):
         columns = {name: batch.column(name) for name in batch.schema.names}
         fold_transactions(columns, Classifier(config.outcomes.outcome_map()))
+
+
+def test_the_collector_is_paused_while_a_file_is_imported_and_resumed_after(
+    runner, tmp_path, monkeypatch
+):
+    """A week's file makes millions of short-lived values (the rows SQLite binds), enough to
+    set off full collections of the whole process: the import pauses the collector and gives
+    it back, also when it refuses the file."""
+    real, seen = payment_import.write, []
+
+    def watched(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(payment_import, "write", watched)
+    assert _import(runner, tmp_path, COUNTS).exit_code == 0
+    assert seen and not any(seen) and gc.isenabled()
+    assert _import(runner, tmp_path, COUNTS.replace(",999,", ",-1,")).exit_code == 2
+    assert gc.isenabled()

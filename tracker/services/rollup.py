@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -32,7 +29,7 @@ from tracker.db import database, replica_reads
 from tracker.errors import NotFound
 from tracker.models import Incident
 from tracker.models import Snapshot as StoredSnapshot
-from tracker.services import followups, regulatory
+from tracker.services import collector, followups, regulatory
 from tracker.services.dips import announce, unlogged_in_windows
 from tracker.services.payments import rates_by_channel
 from tracker.services.slo import graded_since, load_facts
@@ -43,24 +40,6 @@ NOW = "now"  # the last second: the impact active at the snapshot's moment
 # side by side finish no sooner than one after the other, and each holds every fact of the
 # year in memory (about 1 KiB an incident) until it is done.
 _COMPUTING = threading.Lock()
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while a rollup computes. A rollup allocates a few
-    records per incident of the year (tens of thousands, none in a reference cycle: reference
-    counting frees them all), enough to set off a full collection, which walks every object
-    of the process for nothing and costs more than the rollup's own work (measured: 33 of
-    110 ms for 200 services and 5,000 incidents). Called under `_COMPUTING`, so one rollup
-    pauses and resumes it at a time; a collector already paused by someone else stays so."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def compute(*, now: datetime, settings: Settings) -> Snapshot:
@@ -183,7 +162,7 @@ def _added(parts: list[list[RateFigure]]) -> list[RateFigure]:
 def take_snapshot(*, now: datetime, settings: Settings) -> Snapshot:
     """Compute and store a snapshot; returns it with its id and cost (the computing, not the
     wait for another rollup of this process to finish)."""
-    with _COMPUTING, _collector_paused():
+    with _COMPUTING, collector.paused():
         started = time.perf_counter()
         snapshot = compute(now=now, settings=settings)
         took = time.perf_counter() - started

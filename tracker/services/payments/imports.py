@@ -31,7 +31,7 @@ from tracker.db import database, exclusive
 from tracker.errors import FieldError, Invalid
 from tracker.models import PaymentStage
 from tracker.schemas import Amount, Channel, Direction, Input, Instant, validation_errors
-from tracker.services import audit
+from tracker.services import audit, collector
 from tracker.services.payments import columns
 from tracker.services.payments.buckets import POSITION, Buckets, fen_of
 from tracker.services.payments.columns import (
@@ -123,7 +123,7 @@ def import_file(
     )
     store = partial(write, zone=zone, bounds=bounds, field="")
     header = source.header
-    with exclusive(database, LOCK):
+    with exclusive(database, LOCK), collector.paused():
         if _is_shape(header, COUNTS_COLUMNS, COUNTS_OPTIONAL):
             summary = _import_counts(source, zone=zone, store=store)
         elif _is_shape(header, TRANSACTION_COLUMNS):
