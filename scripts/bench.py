@@ -759,6 +759,7 @@ def rollup_by_services(args: argparse.Namespace) -> list[tuple[str, str, str]]:
 # ---- weekly: import + weekly report vs pandas -------------------------------------------------
 
 WEEK = "2024-W30"  # count_rows starts on its Monday, local time
+WEEKLY_ROUNDS = 5
 
 
 def tracker_weekly(app, path: Path) -> dict[str, tuple[int, int]]:
@@ -803,7 +804,9 @@ def bench_weekly(args: argparse.Namespace) -> list[tuple[str, str, str]]:
         rows = write_counts_csv(path, 7 * 1440)
         results: dict[str, dict] = {}
         ours_runs, theirs_runs = [], []
-        for i in range(args.repeat):  # interleaved rounds: a noisy spell slows both alike
+        # Interleaved rounds (a noisy spell slows both alike), at least five: a round takes
+        # about a second, and one run's import time moves by a fifth on this shared machine.
+        for i in range(max(args.repeat, WEEKLY_ROUNDS)):
             app = fresh_app(args.database_url, work / f"weekly{i}")
             started = time.perf_counter()
             results["tracker"] = tracker_weekly(app, path)
