@@ -1,6 +1,7 @@
 """`tracker payments import`: both CSV shapes, all or nothing, never counted twice."""
 
 import gc
+import itertools
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -162,6 +163,68 @@ def test_a_bad_line_late_in_a_canonical_file_is_named_and_nothing_is_stored(
     assert result.exit_code == 2
     assert "line 11, field count" in result.output
     assert stored_counts(app) == before
+
+
+def test_a_file_in_time_order_is_written_a_minute_at_a_time_however_its_blocks_cut_it(
+    runner, api, tmp_path, monkeypatch
+):
+    """Blocks of 64 bytes cut every minute's rows apart: each write still holds whole
+    minutes (none replaces what the write before it stored), and the rates are the file's."""
+    header = COUNTS.split("\n", 1)[0]
+    rows = [
+        f"2024-07-23T10:{m:02d}:00+08:00,pay_in,unionpay,final,{outcome},{n},1.00"
+        for m in range(10)
+        for outcome, n in (("success", 90 + m), ("user", 5), ("system", m))
+    ]
+    text = "\n".join([header, *rows]) + "\n"
+    _import(runner, tmp_path, text, name="whole.csv")
+    expected = _rates(api)
+    monkeypatch.setattr(payment_columns, "BLOCK_BYTES", 64)
+    real, written = payment_import.write, []
+
+    def watched(batch, **kwargs):
+        written.append(batch.buckets.minutes())
+        return real(batch, **kwargs)
+
+    monkeypatch.setattr(payment_import, "write", watched)
+    assert _import(runner, tmp_path, text, name="cut.csv").exit_code == 0
+    minutes = [m for batch in written for m in batch]
+    assert len(written) > 1 and len(minutes) == len(set(minutes)) == 10
+    assert _rates(api) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    minutes=st.lists(st.integers(0, 5), max_size=40),
+    cuts=st.lists(st.integers(0, 40), max_size=6),
+    coded=st.booleans(),
+    longest=st.integers(1, 8),
+)
+def test_whole_minutes_moves_rows_between_batches_but_never_loses_or_reorders_them(
+    minutes, cuts, coded, longest
+):
+    """The rows out are the rows in, in order; a run of one minute up to `longest` rows at
+    the end of a batch goes to the next one, so a file in time order never has a minute in
+    two batches unless it has more rows than that."""
+    import pyarrow as pa
+
+    text = pa.array([f"2024-07-23T10:0{m}:00Z" for m in minutes], pa.string())
+    column = text.dictionary_encode() if coded else text
+    bounds = sorted({0, len(minutes), *(c for c in cuts if c <= len(minutes))})
+    batches = [
+        {"minute": column.slice(a, b - a), "row": pa.array(range(a, b))}
+        for a, b in itertools.pairwise(bounds)
+    ]
+    out = list(payment_columns.whole_minutes(iter(batches), longest=longest))
+    rows = [r for batch in out for r in batch["row"].to_pylist()]
+    assert rows == list(range(len(minutes)))
+    seen = [[str(v) for v in batch["minute"].to_pylist()] for batch in out]
+    assert [m for batch in seen for m in batch] == text.to_pylist()
+    assert all(len(batch["minute"]) for batch in out)
+    if minutes == sorted(minutes):
+        for before, after in itertools.pairwise(seen):
+            if before[-1] == after[0]:  # only a run too long to hold
+                assert sum(m == after[0] for m in text.to_pylist()) > longest
 
 
 def test_a_byte_order_mark_and_crlf_are_fine(runner, api, tmp_path):

@@ -104,6 +104,63 @@ def csv_batches(
         raise NotCanonical(str(exc)) from None
 
 
+def whole_minutes(
+    batches: Iterator[dict[str, Any]], *, longest: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """The same rows in the same order, each batch's trailing run of its last minute held back
+    and put before the next batch's rows (as chunks of its columns): a file in time order, cut
+    into blocks anywhere, is written a minute at a time, so no batch replaces what the one
+    before it has just written (reading it back, joining, taking it off the daily totals).
+    A run longer than `longest` rows (MINUTE_RUN: a file that is not in time order, or a
+    minute of thousands of series) is not held: memory stays bounded, and the write replaces."""
+    longest = MINUTE_RUN if longest is None else longest
+    held: dict[str, Any] | None = None
+    for batch in batches:
+        if held is not None:
+            batch = {name: _joined(held[name], column) for name, column in batch.items()}
+        batch, held = _cut_last_minute(batch, longest)
+        if batch is not None:
+            yield batch
+    if held is not None:
+        yield held
+
+
+MINUTE_RUN = 4096  # rows of one minute held back at most
+
+
+def _cut_last_minute(
+    batch: dict[str, Any], longest: int
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the rows before the trailing run of the last row's minute, that run), or (batch,
+    None) if the run is longer than `longest` rows, or (None, batch) if it is all of it."""
+    minute = batch["minute"]
+    rows = len(minute)
+    if not rows:
+        return None, None
+    tail = minute.slice(max(0, rows - longest - 1))
+    try:
+        other = pc.indices_nonzero(pc.invert(pc.equal(tail, tail[-1])))
+    except pa.ArrowException:  # not a column of minutes: the fold says why
+        return batch, None
+    if not len(other):
+        return (None, batch) if len(tail) == rows else (batch, None)
+    cut = rows - len(tail) + pc.max(other).as_py() + 1
+    return (
+        {name: column.slice(0, cut) for name, column in batch.items()},
+        {name: column.slice(cut) for name, column in batch.items()},
+    )
+
+
+def _joined(before: Any, after: Any) -> pa.ChunkedArray:
+    """Two columns of the same type as one, chunk after chunk."""
+    chunks = [
+        chunk
+        for column in (before, after)
+        for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column])
+    ]
+    return pa.chunked_array(chunks, type=after.type)
+
+
 class _Counted:
     """A binary stream that counts the bytes read from it."""
 

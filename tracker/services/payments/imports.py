@@ -42,6 +42,7 @@ from tracker.services.payments.columns import (
     csv_batches,
     fold_columns,
     fold_transactions,
+    whole_minutes,
 )
 from tracker.services.payments.rows import BadRow, csv_records, fold
 from tracker.services.payments.store import LOCK, Bounds, Ready, write
@@ -180,7 +181,7 @@ def _import_counts(source: _Source, *, zone: ZoneInfo, store: Callable[[Buckets 
                 fold_batch = partial(_ready_columns, zone=zone)
                 # Read on the reading thread alone: each batch waits for the database writes
                 # anyway, and Arrow's threads reading ahead would take the writes' core.
-                batches = source.column_batches(coded=True, threads=False)
+                batches = whole_minutes(source.column_batches(coded=True, threads=False))
                 for ready, rows in _ahead(map(fold_batch, batches)):
                     store(ready)
                     summary.rows += rows
