@@ -78,7 +78,7 @@ class SnapshotCollector:
             failed = all_failures()
             sent, pending = notifications.counts(), notifications.pending()
             drafts, received = alerts.draft_count(), alerts.received()
-            bypassed = State.get_or_none(State.key == BYPASSED)
+            bypassed = State.value_of(BYPASSED)
         rollup_failures = CounterMetricFamily(
             "tracker_rollup_failures", "Scheduled rollups that failed"
         )
@@ -96,7 +96,7 @@ class SnapshotCollector:
             "tracker_database_replica_bypassed",
             "Reads that tolerate lag sent to the primary: the replica was down or behind",
         )
-        replica.add_metric([], int(bypassed.value) if bypassed else 0)
+        replica.add_metric([], int(bypassed) if bypassed else 0)
         yield replica
         if snapshot is None:
             return

@@ -153,9 +153,9 @@ def announce(unlogged: Sequence[FoundDip], *, now: datetime, settings: Settings)
             "dips.announced:"
             + hashlib.sha256(f"{dip.rate}\0{dip.channel}".encode()).hexdigest()[:40]
         )
-        last = State.get_or_none(State.key == key)
+        last = State.value_of(key)
         started = utc_text(dip.started_at)
-        if last is not None and last.value >= started:
+        if last is not None and last >= started:
             continue
         queued += notifications.dip_event(dip, now=now, settings=settings)
         State.insert(key=key, value=started).on_conflict(

@@ -212,8 +212,8 @@ def send_digest(*, now: datetime, settings: Settings) -> int:
     zone = settings.zone
     today = local_today(now, zone).isoformat()
     with database.atomic():
-        done = State.get_or_none(State.key == DIGESTED)
-        if done is not None and done.value >= today:
+        done = State.value_of(DIGESTED)
+        if done is not None and done >= today:
             return 0
         queued = sum(
             notifications.follow_up_event(owner, items, now=now, settings=settings)

@@ -419,7 +419,9 @@ def list_incidents(
     """Newest first by `detected_at`, filtered as asked. A text search is stopped after
     SEARCH_SECONDS (a 422 asking to narrow it)."""
     page, keys, tiers = _listed(query)
-    return page.map(lambda r: incident_view(r, keys.get(r["id"], []), tiers, rules=rules, now=now))
+    return page.map(
+        lambda row: incident_view(_ROW(row), keys.get(row[_ID], []), tiers, rules=rules, now=now)
+    )
 
 
 def list_incidents_json(
@@ -431,7 +433,7 @@ def list_incidents_json(
     """The page `list_incidents` gives, each item as the API writes it (`incident_json`,
     written): no model is built per row, and an item that time does not change is written
     once and remembered by everything it is made of."""
-    page, keys, tiers = _listed(query, raw=True)
+    page, keys, tiers = _listed(query)
     return page.map(lambda row: _written(row, keys.get(row[_ID], []), tiers, rules, now))
 
 
@@ -515,11 +517,9 @@ _ID, _DETECTED, _MITIGATED, _RESOLVED, _COUNTED, _RESPONSIBILITY = (
 )
 
 
-def _listed(
-    query: IncidentQuery, *, raw: bool = False
-) -> tuple[Page[Any], dict[int, list[str]], dict]:
-    """A page of stored rows (as `.dicts()` gives them; `raw`: as the driver gives them), the
-    service keys of each and the tiers of those services."""
+def _listed(query: IncidentQuery) -> tuple[Page[tuple], dict[int, list[str]], dict]:
+    """A page of stored rows (as the driver gives them: `_ROW` reads one), the service keys
+    of each and the tiers of those services."""
     if query.service is not None and not Service.has_key(query.service):
         raise Invalid.one("service", f"no service {query.service!r}")
     shape = _Shape(
@@ -542,18 +542,12 @@ def _listed(
         asked = shape._replace(after=after is not None, offset=offset is not None)
         at, id = after or (None, None)
         bound = {**values, "at": at, "id": id, "offset": offset, "limit": limit}
-        rows = _MATCHING.execute(asked, bound).fetchall()
-        return rows if raw else [_ROW(row) for row in rows]
+        return _MATCHING.execute(asked, bound).fetchall()
 
-    def key(row: Any) -> list[Any]:
-        if raw:
-            return [utc_of(row[_DETECTED]).isoformat(), row[_ID]]
-        return [row["detected_at"].isoformat(), row["id"]]
-
-    def read() -> Page[Any]:
+    def read() -> Page[tuple]:
         return paged(
             query,
-            key=key,
+            key=lambda row: [utc_of(row[_DETECTED]).isoformat(), row[_ID]],
             arity=2,
             read=lambda v: (datetime.fromisoformat(v[0]), int(v[1])),
             fetch=fetch,
@@ -573,7 +567,7 @@ def _listed(
                 "error.search_too_slow",
                 seconds=SEARCH_SECONDS,
             ) from None
-    keys, tiers = services_by_incident([r[_ID] if raw else r["id"] for r in page.items])
+    keys, tiers = services_by_incident([row[_ID] for row in page.items])
     return page, keys, tiers
 
 

@@ -105,8 +105,8 @@ def _count_failure(job: str) -> None:
 
 def failures(job: str) -> int:
     """How many times `job` has failed, ever (a counter: pruning runs never lowers it)."""
-    state = State.get_or_none(State.key == FAILURES.format(job=job))
-    return 0 if state is None else int(state.value)
+    value = State.value_of(FAILURES.format(job=job))
+    return 0 if value is None else int(value)
 
 
 def all_failures() -> dict[str, int]:

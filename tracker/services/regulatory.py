@@ -70,7 +70,7 @@ def warn_due(*, now: datetime, settings: Settings) -> int:
         for row in rows:
             phase = "passed" if row.detected_at + within <= now else "soon"
             key = f"{WARNED}.{row.id}.{phase}"
-            if State.get_or_none(State.key == key) is not None:
+            if State.value_of(key) is not None:
                 continue
             view = incident_view(model_to_dict(row), keys.get(row.id, []), {}, rules=rules, now=now)
             queued += notifications.incident_event(

@@ -104,16 +104,18 @@ def csv_batches(
         raise NotCanonical(str(exc)) from None
 
 
+MINUTE_RUN = 4096  # rows of one minute held back at most
+
+
 def whole_minutes(
-    batches: Iterator[dict[str, Any]], *, longest: int | None = None
+    batches: Iterator[dict[str, Any]], *, longest: int = MINUTE_RUN
 ) -> Iterator[dict[str, Any]]:
     """The same rows in the same order, each batch's trailing run of its last minute held back
     and put before the next batch's rows (as chunks of its columns): a file in time order, cut
     into blocks anywhere, is written a minute at a time, so no batch replaces what the one
     before it has just written (reading it back, joining, taking it off the daily totals).
-    A run longer than `longest` rows (MINUTE_RUN: a file that is not in time order, or a
-    minute of thousands of series) is not held: memory stays bounded, and the write replaces."""
-    longest = MINUTE_RUN if longest is None else longest
+    A run longer than `longest` rows (a file that is not in time order, or a minute of
+    thousands of series) is not held: memory stays bounded, and the write replaces."""
     held: dict[str, Any] | None = None
     for batch in batches:
         if held is not None:
@@ -123,9 +125,6 @@ def whole_minutes(
             yield batch
     if held is not None:
         yield held
-
-
-MINUTE_RUN = 4096  # rows of one minute held back at most
 
 
 def _cut_last_minute(

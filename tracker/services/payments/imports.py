@@ -171,7 +171,7 @@ def _header_help(header: list[str]) -> str:
 # ---- the two shapes --------------------------------------------------------------------------
 
 
-def _import_counts(source: _Source, *, zone: ZoneInfo, store: Callable[[Buckets | Ready], None]):
+def _import_counts(source: _Source, *, zone: ZoneInfo, store: Callable[[Ready], None]):
     """Counts the column way (each batch written as it is folded, inside a savepoint), or,
     if some value is not canonical, rolled back and read again the row way."""
     summary = ImportSummary("counts")
@@ -198,7 +198,7 @@ def _import_counts(source: _Source, *, zone: ZoneInfo, store: Callable[[Buckets 
             source.fail(
                 lines[exc.index], [FieldError(e.field or "row", e.message) for e in exc.errors]
             )
-        store(folded.buckets)
+        store(Ready.of(folded.buckets))
         summary.rows += folded.rows
     summary.buckets = summary.rows
     return summary
@@ -211,7 +211,7 @@ def _ready_columns(columns: dict[str, Any], *, zone: ZoneInfo) -> tuple[Ready, i
 
 
 def _import_transactions(
-    source: _Source, *, zone: ZoneInfo, outcomes: OutcomeMap, store: Callable[[Buckets], None]
+    source: _Source, *, zone: ZoneInfo, outcomes: OutcomeMap, store: Callable[[Ready], None]
 ) -> ImportSummary:
     """Attempt 1 feeds scope first_attempt, final rows feed scope final. Sums by minute,
     series and outcome add up in memory (and in a temporary table past
@@ -345,7 +345,7 @@ class _Sums:
     """A transactions file's sums (TOTALS): added up in memory, and in a temporary table when
     they grow past STAGE_FLUSH_BUCKETS (a file of many days); stored at the end."""
 
-    def __init__(self, zone: ZoneInfo, store: Callable[[Buckets], None]) -> None:
+    def __init__(self, zone: ZoneInfo, store: Callable[[Ready], None]) -> None:
         self.zone, self.write = zone, store
         self.pending: list[Any] = []
         self.held = 0
@@ -365,13 +365,13 @@ class _Sums:
         added = add_totals(self.pending)
         self.pending, self.held = [], 0
         if not self.staged:
-            self.write(Buckets.of_long(added, zone=self.zone))
+            self.write(Ready.of(Buckets.of_long(added, zone=self.zone)))
             return len(added)
         self._stage(added)
         stored, last_id = 0, 0
         while page := PaymentStage.page_after(last_id, CHUNK_ROWS):
             totals = pa.table(list(zip(*(row[1:] for row in page), strict=True)), schema=TOTALS)
-            self.write(Buckets.of_long(totals, zone=self.zone))
+            self.write(Ready.of(Buckets.of_long(totals, zone=self.zone)))
             stored += len(page)
             last_id = page[-1][0]
         return stored

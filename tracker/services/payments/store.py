@@ -115,13 +115,12 @@ class Ready:
         return cls(buckets, minutes, buckets.hours(), _daily_sums(buckets.table, written))
 
 
-def write(batch: Buckets | Ready, *, zone: ZoneInfo, bounds: Bounds, field: str = "counts") -> None:
-    """Write folded buckets, replacing any stored outcome with the same key, and move the daily
-    totals by the difference. Call inside `exclusive(database, LOCK)` so concurrent writers
-    cannot interleave between reading the old counts and writing the new."""
+def write(ready: Ready, *, zone: ZoneInfo, bounds: Bounds, field: str = "counts") -> None:
+    """Write folded buckets (made `Ready`), replacing any stored outcome with the same key, and
+    move the daily totals by the difference. Call inside `exclusive(database, LOCK)` so
+    concurrent writers cannot interleave between reading the old counts and writing the new."""
     _ensure_daily_zone(zone)
-    if len(batch.buckets if isinstance(batch, Ready) else batch):
-        ready = batch if isinstance(batch, Ready) else Ready.of(batch)
+    if len(ready.buckets):
         bounds.check(ready.buckets, field=field)
         _write(ready)
 
