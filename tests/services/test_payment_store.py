@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tracker.core.rates import day_of
 from tracker.db import database
-from tracker.models import COUNT_COLUMNS, PaymentDay, PaymentMinute
+from tracker.models import COUNT_COLUMNS, PaymentDay, PaymentMinute, _python_values
 from tracker.services.payments.buckets import Buckets, local_days, long_table
 from tracker.services.payments.imports import _ahead
 
@@ -61,6 +61,33 @@ def test_a_batch_longer_than_one_statement_is_stored_whole(app, api):
         day = day_of(START + timedelta(minutes=i), app.extensions["tracker.settings"].zone)
         by_day[day] = by_day.get(day, 0) + i % 9 + 1
     assert daily(app) == {(day, "success_count"): n for day, n in by_day.items()}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["text", "time", "integer"]),
+    st.lists(st.lists(st.one_of(st.none(), st.integers(0, 40)), max_size=30), max_size=4),
+)
+def test_the_values_bound_for_sqlite_are_each_row_s_own(kind, chunks):
+    """Whether a column repeats its values or not, with nulls, in chunks: each row binds its
+    own value (text as it is, a time as its text, an integer as it is)."""
+    if kind == "text":
+        text = [[None if v is None else f"series-{v}" for v in c] for c in chunks]
+        arrays = [pa.array(c, pa.string()) for c in text]
+        expected = [v for c in text for v in c]
+    elif kind == "time":
+        at = [[None if v is None else START + timedelta(minutes=v) for v in c] for c in chunks]
+        naive = [[t and t.replace(tzinfo=None) for t in c] for c in at]
+        arrays = [pa.array(c, pa.timestamp("s")) for c in naive]
+        expected = [t and t.strftime("%Y-%m-%d %H:%M:%S") for c in at for t in c]
+    else:
+        arrays = [pa.array(c, pa.int64()) for c in chunks]
+        expected = [v for c in chunks for v in c]
+    kind_of = {"text": pa.string(), "time": pa.timestamp("s"), "integer": pa.int64()}[kind]
+    column = pa.chunked_array(arrays, type=kind_of)
+    assert _python_values(column) == expected
+    if len(arrays) == 1:
+        assert _python_values(arrays[0]) == expected
 
 
 @pytest.mark.parametrize("apart", [timedelta(minutes=1), timedelta(days=40)])
