@@ -63,29 +63,30 @@ def test_a_batch_longer_than_one_statement_is_stored_whole(app, api):
     assert daily(app) == {(day, "success_count"): n for day, n in by_day.items()}
 
 
+def _minute(v: int) -> datetime:
+    return START.replace(tzinfo=None) + timedelta(minutes=v)
+
+
+# A column type: (its Arrow type, the value a number stands for, the value SQLite binds for it)
+BOUND = {
+    "text": (pa.string(), lambda v: f"series-{v}", lambda v: f"series-{v}"),
+    "time": (pa.timestamp("s"), _minute, lambda v: _minute(v).strftime("%Y-%m-%d %H:%M:%S")),
+    "integer": (pa.int64(), int, int),
+}
+
+
 @settings(max_examples=200, deadline=None)
 @given(
-    st.sampled_from(["text", "time", "integer"]),
+    st.sampled_from(sorted(BOUND)),
     st.lists(st.lists(st.one_of(st.none(), st.integers(0, 40)), max_size=30), max_size=4),
 )
 def test_the_values_bound_for_sqlite_are_each_row_s_own(kind, chunks):
     """Whether a column repeats its values or not, with nulls, in chunks: each row binds its
     own value (text as it is, a time as its text, an integer as it is)."""
-    if kind == "text":
-        text = [[None if v is None else f"series-{v}" for v in c] for c in chunks]
-        arrays = [pa.array(c, pa.string()) for c in text]
-        expected = [v for c in text for v in c]
-    elif kind == "time":
-        at = [[None if v is None else START + timedelta(minutes=v) for v in c] for c in chunks]
-        naive = [[t and t.replace(tzinfo=None) for t in c] for c in at]
-        arrays = [pa.array(c, pa.timestamp("s")) for c in naive]
-        expected = [t and t.strftime("%Y-%m-%d %H:%M:%S") for c in at for t in c]
-    else:
-        arrays = [pa.array(c, pa.int64()) for c in chunks]
-        expected = [v for c in chunks for v in c]
-    kind_of = {"text": pa.string(), "time": pa.timestamp("s"), "integer": pa.int64()}[kind]
-    column = pa.chunked_array(arrays, type=kind_of)
-    assert _python_values(column) == expected
+    kind_of, stored, bound = BOUND[kind]
+    arrays = [pa.array([None if v is None else stored(v) for v in c], kind_of) for c in chunks]
+    expected = [None if v is None else bound(v) for c in chunks for v in c]
+    assert _python_values(pa.chunked_array(arrays, type=kind_of)) == expected
     if len(arrays) == 1:
         assert _python_values(arrays[0]) == expected
 
