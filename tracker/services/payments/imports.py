@@ -346,7 +346,7 @@ class _Sums:
     they grow past STAGE_FLUSH_BUCKETS (a file of many days); stored at the end."""
 
     def __init__(self, zone: ZoneInfo, store: Callable[[Ready], None]) -> None:
-        self.zone, self.write = zone, store
+        self.zone, self._store = zone, store
         self.pending: list[Any] = []
         self.held = 0
         self.staged = False
@@ -365,16 +365,19 @@ class _Sums:
         added = add_totals(self.pending)
         self.pending, self.held = [], 0
         if not self.staged:
-            self.write(Ready.of(Buckets.of_long(added, zone=self.zone)))
+            self._write(added)
             return len(added)
         self._stage(added)
         stored, last_id = 0, 0
         while page := PaymentStage.page_after(last_id, CHUNK_ROWS):
             totals = pa.table(list(zip(*(row[1:] for row in page), strict=True)), schema=TOTALS)
-            self.write(Ready.of(Buckets.of_long(totals, zone=self.zone)))
+            self._write(totals)
             stored += len(page)
             last_id = page[-1][0]
         return stored
+
+    def _write(self, totals: Any) -> None:
+        self._store(Ready.of(Buckets.of_long(totals, zone=self.zone)))
 
     def _stage(self, totals: Any) -> None:
         if not self.staged:
